@@ -1,0 +1,78 @@
+import uuid
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class AgencyKind(models.TextChoices):
+    """The agency kinds of the chronology interchange format."""
+
+    SOCIAL_CARE = "social_care", "Children's social care"
+    EDUCATION = "education", "Education"
+    POLICE = "police", "Police"
+    HEALTH = "health", "Health"
+    PROBATION = "probation", "Probation"
+    HOUSING = "housing", "Housing"
+    VOLUNTARY = "voluntary", "Voluntary sector"
+    EARLY_HELP = "early_help", "Early help"
+    OTHER = "other", "Other"
+
+
+class Agency(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    code = models.SlugField(
+        max_length=50,
+        unique=True,
+        help_text="Short code, also the agency's ref in interchange files (e.g. 'school').",
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=AgencyKind.choices)
+    is_system = models.BooleanField(
+        default=False,
+        help_text="Holds service accounts for imports and command-line tools; never involved.",
+    )
+
+    class Meta:
+        verbose_name = "agency"
+        verbose_name_plural = "agencies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    PRACTITIONER = "practitioner", "Practitioner"
+    SAFEGUARDING_LEAD = "safeguarding_lead", "Safeguarding lead"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Administrator"
+    AUDITOR = "auditor", "Auditor"
+
+
+# Roles that work with children's records. Admins configure the system and
+# auditors read the access log; neither reads records by default.
+RECORD_ROLES = frozenset({Role.PRACTITIONER, Role.SAFEGUARDING_LEAD, Role.MANAGER})
+
+
+class User(AbstractUser):
+    """A member of staff. Every user belongs to exactly one agency."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PRACTITIONER)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email", "agency"]
+
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def reads_records(self) -> bool:
+        return self.is_active and self.role in RECORD_ROLES and not self.agency.is_system

@@ -1,0 +1,466 @@
+"""Children, the people around them, and their shared, append-only chronology.
+
+The chronology tables (Entry and its link tables, Amendment, NotificationAck and
+AuditEvent) are write-once: Django refuses to update or delete their rows, and
+on PostgreSQL a trigger refuses it too (migration 0002). Corrections are new
+rows: an Amendment, with a replacement Entry when content changes.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from agencies.models import Agency
+
+from .validators import validate_nhs_number, validate_unique_pupil_number
+from .vocabulary import (
+    Category,
+    DatePrecision,
+    DecisionOutcome,
+    DecisionType,
+    EntryKind,
+    Severity,
+    Sex,
+    Status,
+)
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove a chronology record."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model.__name__} rows are never updated; amend instead.")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model.__name__} rows are never deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is written once. Saving it again or deleting it is an error."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are never updated; amend instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows are never deleted.")
+
+
+class Household(models.Model):
+    """Links siblings, and the adults who live with them."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, help_text="A label, e.g. 'Q family'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Child(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ref = models.CharField(
+        max_length=50,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The case's own identifier for this child; CSV imports match children by it.",
+    )
+    given_names = models.CharField(max_length=200)
+    family_name = models.CharField(max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    date_of_birth_precision = models.CharField(
+        max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    sex = models.CharField(max_length=1, choices=Sex.choices, null=True, blank=True)
+    nhs_number = models.CharField(
+        max_length=10, unique=True, null=True, blank=True, validators=[validate_nhs_number]
+    )
+    unique_pupil_number = models.CharField(
+        max_length=13,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_unique_pupil_number],
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    notes = models.TextField(blank=True)
+    # Keys of an imported child record that this model has no field for, kept so
+    # that an export gives them back.
+    extra = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "children"
+        ordering = ["family_name", "given_names"]
+        permissions = [("add_entry", "Can record chronology entries about the child")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_names} {self.family_name}".strip()
+
+
+class Adult(models.Model):
+    """A parent, carer or other adult in a child's life."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    known_to_police_or_probation = models.BooleanField(default=False)
+    poses_risk_to_children = models.BooleanField(
+        default=False, help_text="Assessed or convicted as a risk to children."
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="adults"
+    )
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChildAdult(models.Model):
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="adult_links")
+    adult = models.ForeignKey(Adult, on_delete=models.PROTECT, related_name="child_links")
+    relationship = models.CharField(
+        max_length=50, help_text="mother, father, partner, grandparent, visitor…"
+    )
+
+    class Meta:
+        verbose_name = "adult linked to a child"
+        ordering = ["child", "relationship"]
+        constraints = [
+            models.UniqueConstraint(fields=["child", "adult"], name="child_adult_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.adult} ({self.relationship}) of {self.child}"
+
+
+class InvolvementQuerySet(models.QuerySet):
+    def active_on(self, day):
+        """Involvements that give access on `day`: started, and not yet ended."""
+        return self.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=day), started_on__lte=day)
+
+
+class Involvement(models.Model):
+    """An agency's work with a child. While active, it is the agency's access to the child.
+
+    The period runs from `started_on` up to, but not including, `ended_on`: an
+    involvement ended today gives no access today.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="involvements")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="involvements")
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    reason = models.TextField()
+    end_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InvolvementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["child", "started_on"]
+        indexes = [models.Index(fields=["agency", "child"], name="involvement_agency_child")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "agency"],
+                condition=Q(ended_on__isnull=True),
+                name="one_open_involvement_per_agency",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="involvement_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency} with {self.child} from {self.started_on}"
+
+
+class Allocation(models.Model):
+    """Which worker or team held a child's case, and when."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="allocations")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="allocations",
+    )
+    team = models.CharField(max_length=200, blank=True)
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    entry = models.OneToOneField(
+        "Entry", on_delete=models.PROTECT, null=True, blank=True, related_name="allocation"
+    )
+
+    class Meta:
+        ordering = ["child", "started_on"]
+
+    def __str__(self) -> str:
+        holder = self.worker or self.team or "unnamed worker"
+        return f"{self.child} allocated to {holder} from {self.started_on}"
+
+
+class StatusPeriod(models.Model):
+    """A period of legal or plan status. See vocabulary.PLAN_TRACK and CARE_TRACK."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="status_periods")
+    status = models.CharField(max_length=30, choices=Status.choices)
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        "Entry", on_delete=models.PROTECT, related_name="status_periods_started"
+    )
+
+    class Meta:
+        ordering = ["child", "started_on"]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} from {self.started_on}"
+
+
+class ImportBatch(models.Model):
+    """One interchange file imported, so each entry can say where it came from."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, unique=True)
+    title = models.TextField(blank=True)
+    # Document-level keys (title, notes, sources, expect…) kept for export.
+    document_meta = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "import batches"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d})"
+
+
+class EntryQuerySet(AppendOnlyQuerySet):
+    def current(self):
+        """Entries that stand: not replaced by a correction, not marked entered in error."""
+        return self.exclude(Exists(Amendment.objects.filter(entry=OuterRef("pk"))))
+
+
+class Entry(AppendOnlyModel):
+    """One dated event in the shared chronology. Written once, never changed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_date = models.DateField(help_text="When it happened (not when it was recorded).")
+    date_precision = models.CharField(
+        max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    event_time = models.TimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True, help_text="Set by the server.")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="entries", help_text="Whose event it is."
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries"
+    )
+    children = models.ManyToManyField(Child, through="EntryChild", related_name="entries")
+    adults = models.ManyToManyField(Adult, through="EntryAdult", related_name="entries")
+    kind = models.CharField(max_length=20, choices=EntryKind.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, null=True, blank=True)
+    summary = models.TextField()
+    child_words = models.TextField(null=True, blank=True)
+    action = models.TextField(null=True, blank=True)
+    status = models.CharField(max_length=30, choices=Status.choices, null=True, blank=True)
+    decision_type = models.CharField(
+        max_length=40, choices=DecisionType.choices, null=True, blank=True
+    )
+    decision_outcome = models.CharField(
+        max_length=40, choices=DecisionOutcome.choices, null=True, blank=True
+    )
+    decision_notes = models.TextField(null=True, blank=True)
+    agencies_present = models.ManyToManyField(
+        Agency, through="DecisionAttendance", related_name="decisions_attended"
+    )
+    scores = models.JSONField(null=True, blank=True, help_text="Domain to grade, 1 to 5.")
+    import_batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    source_ref = models.CharField(max_length=50, blank=True, help_text="Ref in the source file.")
+    extra = models.JSONField(default=dict, blank=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "entries"
+        ordering = ["event_date", "event_time", "recorded_at"]
+        indexes = [models.Index(fields=["event_date"], name="entry_event_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__isnull=True) | Q(severity__gte=1, severity__lte=5),
+                name="entry_severity_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.STATUS) | Q(status__isnull=False),
+                name="status_entry_has_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.DECISION) | Q(decision_type__isnull=False),
+                name="decision_entry_has_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_date} {self.get_kind_display()} ({self.agency.code})"
+
+    @property
+    def categories(self) -> list[str]:
+        # Sorted by the row's id, which is the order in which they were given.
+        return [row.category for row in self.category_rows.all()]
+
+
+class EntryChild(AppendOnlyModel):
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="child_rows")
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="entry_rows")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["child", "entry"], name="entry_child_once")]
+
+
+class EntryAdult(AppendOnlyModel):
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="adult_rows")
+    adult = models.ForeignKey(Adult, on_delete=models.PROTECT, related_name="entry_rows")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entry", "adult"], name="entry_adult_once")]
+
+
+class EntryCategory(AppendOnlyModel):
+    """One category of an entry: a table rather than a list, so SQL can count by category."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="category_rows")
+    category = models.CharField(max_length=40, choices=Category.choices)
+
+    class Meta:
+        verbose_name_plural = "entry categories"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["category", "entry"], name="entry_category_lookup")]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "category"], name="entry_category_once")
+        ]
+
+
+class DecisionAttendance(AppendOnlyModel):
+    """An agency present at a multi-agency decision."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="attendance_rows")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "agency"], name="decision_agency_once")
+        ]
+
+
+class AmendmentKind(models.TextChoices):
+    CORRECTION = "correction", "Correction"
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+class Amendment(AppendOnlyModel):
+    """A correction to an entry, or a mark that it was entered in error.
+
+    The original entry stays as it was. A correction points at a replacement
+    entry carrying the corrected content; views show the two side by side.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="amendment")
+    kind = models.CharField(max_length=20, choices=AmendmentKind.choices)
+    reason = models.TextField()
+    replacement = models.OneToOneField(
+        Entry, on_delete=models.PROTECT, null=True, blank=True, related_name="amends"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=AmendmentKind.CORRECTION, replacement__isnull=False)
+                | Q(kind=AmendmentKind.ENTERED_IN_ERROR, replacement__isnull=True),
+                name="correction_has_replacement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.entry}"
+
+
+class NotificationAck(AppendOnlyModel):
+    """The receiving agency's acknowledgement of a notification entry."""
+
+    entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="acknowledgement")
+    acknowledged_on = models.DateField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "notification acknowledgement"
+
+
+class AuditEvent(AppendOnlyModel):
+    """Who did what to which child's record, and when (UTC). Never changed."""
+
+    occurred_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=20)
+    action = models.CharField(max_length=50)
+    child = models.ForeignKey(
+        Child, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["child", "occurred_at"], name="audit_child_time")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -1,0 +1,541 @@
+"""Writes to children and their chronology.
+
+Every function here:
+- runs in one transaction, so a failure saves nothing;
+- takes the acting user as the required keyword `actor`;
+- checks that the actor's agency may write about each child it touches;
+- writes its audit row in the same transaction.
+"""
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from agencies.models import Agency
+
+from .audit import audit_record
+from .models import (
+    Adult,
+    Allocation,
+    Amendment,
+    AmendmentKind,
+    Child,
+    ChildAdult,
+    DecisionAttendance,
+    Entry,
+    EntryAdult,
+    EntryCategory,
+    EntryChild,
+    Household,
+    ImportBatch,
+    Involvement,
+    NotificationAck,
+    StatusPeriod,
+)
+from .selectors import child_is_visible_to
+from .vocabulary import (
+    CARE_TRACK,
+    ENDING_STATUSES,
+    PLAN_TRACK,
+    Category,
+    DatePrecision,
+    DecisionOutcome,
+    DecisionType,
+    EntryKind,
+    Status,
+)
+
+
+def _require_write_access(actor, child: Child) -> None:
+    """Service accounts (imports, command-line tools) act for the operator; everyone
+    else writes only about children their agency is involved with."""
+    if actor.agency.is_system:
+        return
+    if not child_is_visible_to(user=actor, child=child):
+        # The same answer as for a child that does not exist.
+        raise PermissionDenied("No child found")
+
+
+# --- children and the people around them -------------------------------------------
+
+
+@transaction.atomic
+def child_create(
+    *,
+    actor,
+    given_names: str,
+    family_name: str = "",
+    date_of_birth: datetime.date | None = None,
+    date_of_birth_precision: str = DatePrecision.DAY,
+    sex: str | None = None,
+    nhs_number: str | None = None,
+    unique_pupil_number: str | None = None,
+    household: Household | None = None,
+    ref: str | None = None,
+    notes: str = "",
+    extra: dict | None = None,
+    involvement_reason: str = "Recorded the child",
+) -> Child:
+    """Create a child and give the actor's agency an involvement, so the person who
+    recorded the child can go on to see it."""
+    child = Child(
+        given_names=given_names,
+        family_name=family_name,
+        date_of_birth=date_of_birth,
+        date_of_birth_precision=date_of_birth_precision,
+        sex=sex or None,
+        nhs_number=nhs_number or None,
+        unique_pupil_number=unique_pupil_number or None,
+        household=household,
+        ref=ref or None,
+        notes=notes,
+        extra=extra or {},
+    )
+    child.full_clean()
+    child.save()
+    audit_record(actor=actor, action="child.create", child=child, obj=child)
+    if not actor.agency.is_system:
+        involvement_grant(actor=actor, child=child, agency=actor.agency, reason=involvement_reason)
+    return child
+
+
+@transaction.atomic
+def household_create(*, actor, name: str, children: Iterable[Child] = ()) -> Household:
+    household = Household.objects.create(name=name)
+    for child in children:
+        _require_write_access(actor, child)
+        child.household = household
+        child.save(update_fields=["household"])
+        audit_record(actor=actor, action="household.join", child=child, obj=household)
+    return household
+
+
+@transaction.atomic
+def adult_link(
+    *,
+    actor,
+    child: Child,
+    relationship: str,
+    adult: Adult | None = None,
+    name: str = "",
+    notes: str = "",
+    known_to_police_or_probation: bool = False,
+    poses_risk_to_children: bool = False,
+    extra: dict | None = None,
+) -> ChildAdult:
+    """Link an adult to a child, creating the adult when none is given."""
+    _require_write_access(actor, child)
+    if adult is None:
+        adult = Adult.objects.create(
+            name=name,
+            notes=notes,
+            known_to_police_or_probation=known_to_police_or_probation,
+            poses_risk_to_children=poses_risk_to_children,
+            household=child.household,
+            extra=extra or {},
+        )
+    link = ChildAdult.objects.create(child=child, adult=adult, relationship=relationship)
+    audit_record(
+        actor=actor,
+        action="adult.link",
+        child=child,
+        obj=adult,
+        details={"relationship": relationship},
+    )
+    return link
+
+
+# --- involvement: who may see the child ----------------------------------------------
+
+
+@transaction.atomic
+def involvement_grant(
+    *,
+    actor,
+    child: Child,
+    agency: Agency,
+    reason: str,
+    started_on: datetime.date | None = None,
+) -> Involvement:
+    """Give `agency` access to `child` from `started_on` (today by default).
+
+    An agency already involved keeps its open involvement; no second one is made."""
+    if agency.is_system:
+        raise ValidationError({"agency": "A system agency cannot be involved with a child."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason for the involvement."})
+    open_involvement = Involvement.objects.filter(
+        child=child, agency=agency, ended_on__isnull=True
+    ).first()
+    if open_involvement is not None:
+        return open_involvement
+    involvement = Involvement.objects.create(
+        child=child,
+        agency=agency,
+        started_on=started_on or timezone.localdate(),
+        reason=reason,
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="involvement.grant",
+        child=child,
+        obj=involvement,
+        details={"agency": agency.code, "reason": reason},
+    )
+    return involvement
+
+
+@transaction.atomic
+def involvement_end(
+    *, actor, involvement: Involvement, reason: str, ended_on: datetime.date | None = None
+) -> Involvement:
+    """End an involvement. Ended today, the agency loses access on its next request."""
+    involvement = Involvement.objects.select_for_update().get(pk=involvement.pk)
+    if involvement.ended_on is not None:
+        raise ValidationError({"involvement": "This involvement has already ended."})
+    ended_on = ended_on or timezone.localdate()
+    if ended_on < involvement.started_on:
+        raise ValidationError({"ended_on": "An involvement cannot end before it started."})
+    involvement.ended_on = ended_on
+    involvement.end_reason = reason
+    involvement.save(update_fields=["ended_on", "end_reason"])
+    audit_record(
+        actor=actor,
+        action="involvement.end",
+        child=involvement.child,
+        obj=involvement,
+        details={"agency": involvement.agency.code, "reason": reason, "ended_on": str(ended_on)},
+    )
+    return involvement
+
+
+# --- the chronology --------------------------------------------------------------------
+
+
+def _validate_entry(
+    *,
+    kind: str,
+    categories: Sequence[str],
+    severity: int | None,
+    summary: str,
+    status: str | None,
+    decision_type: str | None,
+    decision_outcome: str | None,
+    scores: dict | None,
+    children: Sequence[Child],
+) -> None:
+    errors: dict[str, str] = {}
+    if kind not in EntryKind.values:
+        errors["kind"] = f"Unknown kind '{kind}'."
+    unknown = [c for c in categories if c not in Category.values]
+    if unknown:
+        errors["categories"] = f"Unknown category '{unknown[0]}'."
+    if len(set(categories)) != len(categories):
+        errors["categories"] = "A category is listed twice."
+    if severity is not None and not (isinstance(severity, int) and 1 <= severity <= 5):
+        errors["severity"] = "Severity is a whole number from 1 to 5."
+    if not summary.strip():
+        errors["summary"] = "Say what happened."
+    if kind == EntryKind.STATUS and status not in Status.values:
+        errors["status"] = f"A status entry needs a known status, not '{status}'."
+    if kind != EntryKind.STATUS and status:
+        errors["status"] = "Only a status entry carries a status."
+    if kind == EntryKind.DECISION:
+        if decision_type not in DecisionType.values:
+            errors["decision"] = f"Unknown decision type '{decision_type}'."
+        elif decision_outcome is not None and decision_outcome not in DecisionOutcome.values:
+            errors["decision"] = f"Unknown decision outcome '{decision_outcome}'."
+    if scores is not None:
+        bad = [
+            domain
+            for domain, grade in scores.items()
+            if not (isinstance(grade, int) and not isinstance(grade, bool) and 1 <= grade <= 5)
+        ]
+        if not isinstance(scores, dict) or bad:
+            errors["scores"] = f"Each domain is graded 1 to 5 ('{bad[0] if bad else ''}' is not)."
+    if not children:
+        errors["children"] = "Name at least one child."
+    if errors:
+        raise ValidationError(errors)
+
+
+UNSET = object()
+
+
+@transaction.atomic
+def entry_record(
+    *,
+    actor,
+    children: Sequence[Child],
+    kind: str,
+    event_date: datetime.date,
+    summary: str,
+    date_precision: str = DatePrecision.DAY,
+    event_time: datetime.time | None = None,
+    categories: Sequence[str] = (),
+    severity: int | None = None,
+    child_words: str | None = None,
+    action: str | None = None,
+    status: str | None = None,
+    decision_type: str | None = None,
+    decision_outcome: str | None = None,
+    decision_notes: str | None = None,
+    agencies_present: Sequence[Agency] = (),
+    scores: dict | None = None,
+    adults: Sequence[Adult] = (),
+    agency: Agency | None = None,
+    worker=None,
+    import_batch: ImportBatch | None = None,
+    source_ref: str = "",
+    extra: dict | None = None,
+    acknowledged_on=UNSET,
+    audit_action: str = "entry.record",
+) -> Entry:
+    """Append an entry to the chronology of each of `children`.
+
+    A status entry also opens or ends the children's status periods, and an
+    allocation entry starts a new allocation. A notification may carry the date
+    it was acknowledged. `agency` defaults to the actor's; only service accounts
+    record on behalf of another agency (imports).
+    """
+    agency = agency or actor.agency
+    if agency != actor.agency and not actor.agency.is_system:
+        raise PermissionDenied("You can record entries only for your own agency.")
+    _validate_entry(
+        kind=kind,
+        categories=categories,
+        severity=severity,
+        summary=summary,
+        status=status,
+        decision_type=decision_type,
+        decision_outcome=decision_outcome,
+        scores=scores,
+        children=children,
+    )
+    for child in children:
+        _require_write_access(actor, child)
+
+    entry = Entry.objects.create(
+        event_date=event_date,
+        date_precision=date_precision,
+        event_time=event_time,
+        agency=agency,
+        author=actor,
+        kind=kind,
+        severity=severity,
+        summary=summary,
+        child_words=child_words,
+        action=action,
+        status=status or None,
+        decision_type=decision_type if kind == EntryKind.DECISION else None,
+        decision_outcome=decision_outcome if kind == EntryKind.DECISION else None,
+        decision_notes=decision_notes if kind == EntryKind.DECISION else None,
+        scores=scores,
+        import_batch=import_batch,
+        source_ref=source_ref,
+        extra=extra or {},
+    )
+    EntryChild.objects.bulk_create(EntryChild(entry=entry, child=c) for c in children)
+    EntryCategory.objects.bulk_create(EntryCategory(entry=entry, category=c) for c in categories)
+    EntryAdult.objects.bulk_create(EntryAdult(entry=entry, adult=a) for a in adults)
+    if kind == EntryKind.DECISION:
+        DecisionAttendance.objects.bulk_create(
+            DecisionAttendance(entry=entry, agency=a) for a in dict.fromkeys(agencies_present)
+        )
+    if kind == EntryKind.NOTIFICATION and acknowledged_on is not UNSET and acknowledged_on:
+        NotificationAck.objects.create(
+            entry=entry, acknowledged_on=acknowledged_on, acknowledged_by=actor
+        )
+
+    for child in children:
+        if kind == EntryKind.STATUS:
+            _status_apply(child=child, status=status, on=event_date, entry=entry)
+        if kind == EntryKind.ALLOCATION:
+            _allocation_start(child=child, agency=agency, worker=worker, on=event_date, entry=entry)
+        audit_record(
+            actor=actor,
+            action=audit_action,
+            child=child,
+            obj=entry,
+            details={"kind": kind, "agency": agency.code},
+        )
+    return entry
+
+
+def _status_apply(*, child: Child, status: str, on: datetime.date, entry: Entry) -> None:
+    """Keep the child's status periods in step with a status entry (see vocabulary)."""
+    open_periods = StatusPeriod.objects.filter(child=child, ended_on__isnull=True)
+    if status == Status.CLOSED:
+        to_end = open_periods
+    elif status in ENDING_STATUSES:
+        to_end = open_periods.filter(status=ENDING_STATUSES[status])
+    else:
+        track = PLAN_TRACK if status in PLAN_TRACK else CARE_TRACK
+        to_end = open_periods.filter(status__in=track)
+    to_end.update(ended_on=on)
+    if status != Status.CLOSED and status not in ENDING_STATUSES:
+        StatusPeriod.objects.create(child=child, status=status, started_on=on, started_by=entry)
+
+
+def _allocation_start(*, child, agency, worker, on, entry) -> None:
+    Allocation.objects.filter(child=child, agency=agency, ended_on__isnull=True).update(ended_on=on)
+    # An imported allocation names its worker or team only in the summary.
+    team = "" if worker else entry.summary[:200]
+    Allocation.objects.create(
+        child=child, agency=agency, worker=worker, team=team, started_on=on, entry=entry
+    )
+
+
+def worker_allocate(
+    *, actor, child: Child, worker=None, team: str = "", on: datetime.date | None = None
+) -> Entry:
+    """Allocate the case to a worker or team, as a chronology entry of kind allocation."""
+    holder = str(worker) if worker else team
+    if not holder:
+        raise ValidationError({"worker": "Name a worker or a team."})
+    return entry_record(
+        actor=actor,
+        children=[child],
+        kind=EntryKind.ALLOCATION,
+        event_date=on or timezone.localdate(),
+        summary=f"Case allocated to {holder}",
+        worker=worker,
+    )
+
+
+def status_change(
+    *, actor, child: Child, status: str, on: datetime.date | None = None, summary: str = ""
+) -> Entry:
+    """Change a child's legal or plan status, as a chronology entry of kind status."""
+    label = dict(Status.choices).get(status, status)
+    return entry_record(
+        actor=actor,
+        children=[child],
+        kind=EntryKind.STATUS,
+        status=status,
+        event_date=on or timezone.localdate(),
+        summary=summary or f"Status: {label}",
+    )
+
+
+# Fields a correction may change. Who recorded it, and for whom, never change.
+AMENDABLE_FIELDS = frozenset(
+    {
+        "event_date",
+        "date_precision",
+        "event_time",
+        "categories",
+        "severity",
+        "summary",
+        "child_words",
+        "action",
+    }
+)
+
+
+@transaction.atomic
+def entry_amend(*, actor, entry: Entry, reason: str, **changes) -> Amendment:
+    """Correct an entry. The original stays; a replacement entry carries the
+    corrected content and the amendment links the two, with who, when and why."""
+    entry = _lock_current(entry)
+    _require_amend_rights(actor, entry)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the entry is being corrected."})
+    unknown = set(changes) - AMENDABLE_FIELDS
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be amended."})
+    if not changes:
+        raise ValidationError({"changes": "Nothing was changed."})
+    replacement = entry_record(
+        actor=actor,
+        children=list(entry.children.all()),
+        kind=entry.kind,
+        event_date=changes.get("event_date", entry.event_date),
+        date_precision=changes.get("date_precision", entry.date_precision),
+        event_time=changes.get("event_time", entry.event_time),
+        categories=changes.get("categories", entry.categories),
+        severity=changes.get("severity", entry.severity),
+        summary=changes.get("summary", entry.summary),
+        child_words=changes.get("child_words", entry.child_words),
+        action=changes.get("action", entry.action),
+        status=entry.status,
+        decision_type=entry.decision_type,
+        decision_outcome=entry.decision_outcome,
+        decision_notes=entry.decision_notes,
+        agencies_present=list(entry.agencies_present.all()),
+        scores=entry.scores,
+        adults=list(entry.adults.all()),
+        agency=entry.agency,
+        import_batch=entry.import_batch,
+        source_ref=entry.source_ref,
+        extra=entry.extra,
+        audit_action="entry.amend",
+    )
+    return Amendment.objects.create(
+        entry=entry,
+        kind=AmendmentKind.CORRECTION,
+        reason=reason,
+        replacement=replacement,
+        author=actor,
+        agency=actor.agency,
+    )
+
+
+@transaction.atomic
+def entry_mark_entered_in_error(*, actor, entry: Entry, reason: str) -> Amendment:
+    """Mark an entry as entered in error. It stays in the record, shown as such."""
+    entry = _lock_current(entry)
+    _require_amend_rights(actor, entry)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the entry was entered in error."})
+    amendment = Amendment.objects.create(
+        entry=entry,
+        kind=AmendmentKind.ENTERED_IN_ERROR,
+        reason=reason,
+        author=actor,
+        agency=actor.agency,
+    )
+    for child in entry.children.all():
+        audit_record(actor=actor, action="entry.entered_in_error", child=child, obj=entry)
+    return amendment
+
+
+def _lock_current(entry: Entry) -> Entry:
+    # Locking the entry makes two simultaneous corrections queue up; the second
+    # then finds the entry already amended and is refused.
+    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    if Amendment.objects.filter(entry=entry).exists():
+        raise ValidationError(
+            {"entry": "This entry has already been amended: amend the current version."}
+        )
+    return entry
+
+
+def _require_amend_rights(actor, entry: Entry) -> None:
+    for child in entry.children.all():
+        _require_write_access(actor, child)
+    if entry.agency_id != actor.agency_id and not actor.agency.is_system:
+        raise PermissionDenied("Only the agency that recorded an entry can amend it.")
+
+
+@transaction.atomic
+def notification_acknowledge(
+    *, actor, entry: Entry, on: datetime.date | None = None
+) -> NotificationAck:
+    """Record that the receiving agency has seen a notification."""
+    if entry.kind != EntryKind.NOTIFICATION:
+        raise ValidationError({"entry": "Only a notification can be acknowledged."})
+    for child in entry.children.all():
+        _require_write_access(actor, child)
+    if NotificationAck.objects.filter(entry=entry).exists():
+        raise ValidationError({"entry": "This notification has already been acknowledged."})
+    ack = NotificationAck.objects.create(
+        entry=entry, acknowledged_on=on or timezone.localdate(), acknowledged_by=actor
+    )
+    for child in entry.children.all():
+        audit_record(actor=actor, action="notification.acknowledge", child=child, obj=entry)
+    return ack

@@ -1,0 +1,27 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from .audit import audit_record
+from .selectors import child_get_for_user, children_visible_to, entries_for_child
+
+
+@login_required
+def home(request):
+    return redirect("child_list")
+
+
+@login_required
+def child_list(request):
+    children = children_visible_to(user=request.user).select_related("household")
+    return render(request, "chronology/child_list.html", {"children": children})
+
+
+@login_required
+def child_detail(request, public_id):
+    from django.db import transaction
+
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    entries = list(entries_for_child(user=request.user, child=child))
+    with transaction.atomic():
+        audit_record(actor=request.user, action="child.view", child=child, obj=child)
+    return render(request, "chronology/child_detail.html", {"child": child, "entries": entries})

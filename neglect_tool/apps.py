@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class NeglectToolConfig(AppConfig):
+    name = "neglect_tool"

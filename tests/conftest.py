@@ -1,0 +1,77 @@
+"""Named people for the tests, as STYLE.md asks.
+
+- alice: a social worker (practitioner) in children's social care (agency A);
+- bob: the safeguarding lead of a primary school (agency B);
+- charlie: an outsider, a practitioner in a housing agency (agency C) with no involvement;
+- mallory: a manager in social care;
+- ada: an administrator; auditor: an auditor in social care.
+
+`child` is a child that social care and the school are both involved with.
+"""
+
+import pytest
+from django.db import connection
+
+from agencies.models import AgencyKind, Role
+from chronology import services
+
+from .factories import AgencyFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _require_postgresql(db):
+    # The suite runs on the database of record, never on a stand-in.
+    assert connection.vendor == "postgresql", "Set DATABASE_URL: tests run on PostgreSQL"
+
+
+@pytest.fixture
+def social_care(db):
+    return AgencyFactory(code="sc", name="Children's social care", kind=AgencyKind.SOCIAL_CARE)
+
+
+@pytest.fixture
+def school(db):
+    return AgencyFactory(code="school", name="Primary school", kind=AgencyKind.EDUCATION)
+
+
+@pytest.fixture
+def housing(db):
+    return AgencyFactory(code="housing", name="District housing", kind=AgencyKind.HOUSING)
+
+
+@pytest.fixture
+def alice(social_care):
+    return UserFactory(username="alice", agency=social_care, role=Role.PRACTITIONER)
+
+
+@pytest.fixture
+def bob(school):
+    return UserFactory(username="bob", agency=school, role=Role.SAFEGUARDING_LEAD)
+
+
+@pytest.fixture
+def charlie(housing):
+    return UserFactory(username="charlie", agency=housing, role=Role.PRACTITIONER)
+
+
+@pytest.fixture
+def mallory(social_care):
+    return UserFactory(username="mallory", agency=social_care, role=Role.MANAGER)
+
+
+@pytest.fixture
+def ada(social_care):
+    return UserFactory(username="ada", agency=social_care, role=Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def auditor(social_care):
+    return UserFactory(username="audrey", agency=social_care, role=Role.AUDITOR)
+
+
+@pytest.fixture
+def child(alice, school):
+    """A child recorded by social care, with the school involved too."""
+    child = services.child_create(actor=alice, given_names="Robin", family_name="Synthetic")
+    services.involvement_grant(actor=alice, child=child, agency=school, reason="Pupil at the school")
+    return child
