@@ -289,6 +289,7 @@ def entry_record(
     adults: Sequence[Adult] = (),
     agency: Agency | None = None,
     worker=None,
+    team: str = "",
     import_batch: ImportBatch | None = None,
     source_ref: str = "",
     extra: dict | None = None,
@@ -355,7 +356,9 @@ def entry_record(
         if kind == EntryKind.STATUS:
             _status_apply(child=child, status=status, on=event_date, entry=entry)
         if kind == EntryKind.ALLOCATION:
-            _allocation_start(child=child, agency=agency, worker=worker, on=event_date, entry=entry)
+            _allocation_start(
+                child=child, agency=agency, worker=worker, team=team, on=event_date, entry=entry
+            )
         audit_record(
             actor=actor,
             action=audit_action,
@@ -381,10 +384,11 @@ def _status_apply(*, child: Child, status: str, on: datetime.date, entry: Entry)
         StatusPeriod.objects.create(child=child, status=status, started_on=on, started_by=entry)
 
 
-def _allocation_start(*, child, agency, worker, on, entry) -> None:
+def _allocation_start(*, child, agency, worker, team, on, entry) -> None:
     Allocation.objects.filter(child=child, agency=agency, ended_on__isnull=True).update(ended_on=on)
-    # An imported allocation names its worker or team only in the summary.
-    team = "" if worker else entry.summary[:200]
+    if not worker and not team:
+        # An imported allocation names its worker or team only in the summary.
+        team = entry.summary[:200]
     Allocation.objects.create(
         child=child, agency=agency, worker=worker, team=team, started_on=on, entry=entry
     )
@@ -404,6 +408,7 @@ def worker_allocate(
         event_date=on or timezone.localdate(),
         summary=f"Case allocated to {holder}",
         worker=worker,
+        team=team,
     )
 
 

@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 
 from .audit import audit_record
@@ -17,11 +18,11 @@ def child_list(request):
 
 
 @login_required
+@transaction.atomic
 def child_detail(request, public_id):
-    from django.db import transaction
-
+    """A child's page. Opening it is a read of the record, so it is audited; the
+    audit row is written in the request's transaction, and if it fails the page fails."""
     child = child_get_for_user(user=request.user, public_id=public_id)
     entries = list(entries_for_child(user=request.user, child=child))
-    with transaction.atomic():
-        audit_record(actor=request.user, action="child.view", child=child, obj=child)
+    audit_record(actor=request.user, action="child.view", child=child, obj=child)
     return render(request, "chronology/child_detail.html", {"child": child, "entries": entries})

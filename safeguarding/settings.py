@@ -145,6 +145,9 @@ GOVUK_FRONTEND_DIR = BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "go
 if GOVUK_FRONTEND_DIR.is_dir():
     STATICFILES_DIRS.append(("govuk", GOVUK_FRONTEND_DIR))
 
+# Serve straight from the source folders when static files have not been collected.
+WHITENOISE_USE_FINDERS = DEBUG
+
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
@@ -161,9 +164,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env("EMAIL_HOST", "localhost")
-EMAIL_PORT = envint("EMAIL_PORT", "25")
+# Django 6.1's MAILERS. Development prints mail to the console; production sets
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the host.
+EMAIL_BACKEND_PATH = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": EMAIL_BACKEND_PATH,
+        "OPTIONS": (
+            {"host": env("EMAIL_HOST", "localhost"), "port": envint("EMAIL_PORT", "25")}
+            if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend")
+            else {}
+        ),
+    }
+}
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "chronology@localhost")
 
 # Imports larger than this are refused before they are parsed.
