@@ -1,0 +1,80 @@
+# Build and run tooling. `make run` for a local demo, `make test` for the suite.
+# Recipes use .venv/ (built by `make install`) and never the system Python.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+ADDR ?= 127.0.0.1:8000
+
+# Tests always run on PostgreSQL and Redis; override on the command line or in
+# the environment, e.g. `make test DATABASE_URL=postgres://...`.
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/chronology)
+TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+# In CI a test database left by an earlier run must not hide a migration change.
+PYTEST_DB_FLAG := $(if $(CI),--create-db,)
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint migrations-check services clean
+
+help:
+	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ and a Celery worker"
+	@echo "make test              install, start PostgreSQL/Redis if needed, run pytest"
+	@echo "make lint              ruff check ."
+	@echo "make migrations-check  fail if a model change has no migration"
+	@echo "make install           build .venv and node_modules (cheap when nothing changed)"
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+# Rebuilt when a requirements file changes. A .venv whose Python no longer runs
+# (or is older than 3.12) is thrown away and made again.
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@if ! $(PY) -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
+		python=$$(scripts/find-python.sh); \
+		echo "Creating $(VENV) with $$python ($$($$python --version))"; \
+		rm -rf $(VENV); \
+		"$$python" -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --disable-pip-version-check --no-input -q -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json $(wildcard package-lock.json)
+	@command -v npm >/dev/null || { echo "npm is needed for the front-end packages: install Node.js 20+." >&2; exit 1; }
+	@if [ -f package-lock.json ]; then \
+		echo "npm ci"; npm ci --no-audit --no-fund; \
+	else \
+		echo "npm install (no package-lock.json)"; npm install --no-audit --no-fund; \
+	fi
+	@touch $@
+
+run: export DEBUG ?= true
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@PY=$(PY) CELERY=$(VENV)/bin/celery ADDR=$(ADDR) scripts/run-dev.sh
+
+services:
+	@DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' scripts/services-up.sh
+
+# pytest's own summary is the last line. Exit status 5 (no tests collected) is
+# a failure, as is any other non-zero status.
+test: install services
+	@status=0; \
+	DEBUG=true DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+		$(PY) -m pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure." >&2; fi; \
+	exit $$status
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+migrations-check: export DEBUG ?= true
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles var .pytest_cache .ruff_cache
