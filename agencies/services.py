@@ -54,7 +54,11 @@ def service_account_get(*, purpose: str = "operator") -> User:
     """
     agency, _ = Agency.objects.get_or_create(
         code=SYSTEM_AGENCY_CODE,
-        defaults={"name": "System (command-line tools)", "kind": AgencyKind.OTHER, "is_system": True},
+        defaults={
+            "name": "System (command-line tools)",
+            "kind": AgencyKind.OTHER,
+            "is_system": True,
+        },
     )
     username = f"system-{purpose}"
     user = User.objects.filter(username=username).first()

@@ -356,6 +356,9 @@ class EntryChild(AppendOnlyModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["child", "entry"], name="entry_child_once")]
 
+    def __str__(self) -> str:
+        return f"{self.entry} about child {self.child_id}"
+
 
 class EntryAdult(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="adult_rows")
@@ -363,6 +366,9 @@ class EntryAdult(AppendOnlyModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entry", "adult"], name="entry_adult_once")]
+
+    def __str__(self) -> str:
+        return f"{self.entry} naming adult {self.adult_id}"
 
 
 class EntryCategory(AppendOnlyModel):
@@ -379,6 +385,9 @@ class EntryCategory(AppendOnlyModel):
             models.UniqueConstraint(fields=["entry", "category"], name="entry_category_once")
         ]
 
+    def __str__(self) -> str:
+        return self.category
+
 
 class DecisionAttendance(AppendOnlyModel):
     """An agency present at a multi-agency decision."""
@@ -390,6 +399,9 @@ class DecisionAttendance(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["entry", "agency"], name="decision_agency_once")
         ]
+
+    def __str__(self) -> str:
+        return f"agency {self.agency_id} at {self.entry}"
 
 
 class AmendmentKind(models.TextChoices):
@@ -441,6 +453,9 @@ class NotificationAck(AppendOnlyModel):
 
     class Meta:
         verbose_name = "notification acknowledgement"
+
+    def __str__(self) -> str:
+        return f"{self.entry} acknowledged on {self.acknowledged_on}"
 
 
 class AuditEvent(AppendOnlyModel):

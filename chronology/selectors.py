@@ -52,7 +52,9 @@ def entries_for_child(*, user, child: Child, include_superseded: bool = False) -
     entries = Entry.objects.filter(child_rows__child=child)
     if not include_superseded:
         entries = entries.current()
-    return entries.select_related("agency", "author", "amends__entry", "amends__author").prefetch_related(
+    return entries.select_related(
+        "agency", "author", "amends__entry", "amends__author"
+    ).prefetch_related(
         Prefetch("category_rows", queryset=EntryCategory.objects.order_by("id")),
         "children",
     )

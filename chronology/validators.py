@@ -9,7 +9,9 @@ def validate_nhs_number(value: str) -> None:
     """Check an NHS number's ten digits and its modulus-11 check digit."""
     if not (len(value) == 10 and value.isdigit()):
         raise ValidationError("An NHS number is 10 digits.", code="nhs_format")
-    total = sum(int(digit) * weight for digit, weight in zip(value[:9], range(10, 1, -1)))
+    total = sum(
+        int(digit) * weight for digit, weight in zip(value[:9], range(10, 1, -1), strict=False)
+    )
     check = 11 - total % 11
     if check == 11:
         check = 0

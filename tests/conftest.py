@@ -73,5 +73,7 @@ def auditor(social_care):
 def child(alice, school):
     """A child recorded by social care, with the school involved too."""
     child = services.child_create(actor=alice, given_names="Robin", family_name="Synthetic")
-    services.involvement_grant(actor=alice, child=child, agency=school, reason="Pupil at the school")
+    services.involvement_grant(
+        actor=alice, child=child, agency=school, reason="Pupil at the school"
+    )
     return child

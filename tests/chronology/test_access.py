@@ -36,8 +36,11 @@ def test_an_outsider_does_not_see_the_child_in_their_list(client, charlie, child
 
 def test_an_outsider_cannot_read_the_chronology_through_the_selectors(charlie, alice, child):
     services.entry_record(
-        actor=alice, children=[child], kind=EntryKind.NOTE,
-        event_date=datetime.date(2026, 1, 5), summary="Home visit booked",
+        actor=alice,
+        children=[child],
+        kind=EntryKind.NOTE,
+        event_date=datetime.date(2026, 1, 5),
+        summary="Home visit booked",
     )
     with pytest.raises(Exception) as raised:
         selectors.entries_for_child(user=charlie, child=child)
@@ -50,16 +53,25 @@ def test_an_outsider_cannot_record_an_entry_about_the_child(charlie, child):
 
     with pytest.raises(PermissionDenied):
         services.entry_record(
-            actor=charlie, children=[child], kind=EntryKind.CONCERN,
-            event_date=datetime.date(2026, 1, 5), summary="Planted", severity=2,
+            actor=charlie,
+            children=[child],
+            kind=EntryKind.CONCERN,
+            event_date=datetime.date(2026, 1, 5),
+            summary="Planted",
+            severity=2,
         )
     assert child.entries.count() == 0
 
 
 def test_both_involved_agencies_see_the_child_and_each_others_entries(client, alice, bob, child):
     services.entry_record(
-        actor=bob, children=[child], kind=EntryKind.CONCERN, categories=["neglect.nutrition"],
-        severity=2, event_date=datetime.date(2026, 2, 3), summary="Arrived hungry again",
+        actor=bob,
+        children=[child],
+        kind=EntryKind.CONCERN,
+        categories=["neglect.nutrition"],
+        severity=2,
+        event_date=datetime.date(2026, 2, 3),
+        summary="Arrived hungry again",
     )
     client.force_login(alice)
     page = client.get(reverse("child_detail", args=[child.public_id]))
@@ -83,12 +95,17 @@ def test_ending_an_involvement_removes_access_on_the_next_request(client, alice,
 
 def test_an_involvement_with_a_future_end_date_expires_by_itself(alice, charlie, child):
     involvement = services.involvement_grant(
-        actor=alice, child=child, agency=charlie.agency, reason="Tenancy support",
+        actor=alice,
+        child=child,
+        agency=charlie.agency,
+        reason="Tenancy support",
         started_on=datetime.date(2026, 1, 1),
     )
     with time_machine.travel(datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC), tick=False):
         services.involvement_end(
-            actor=alice, involvement=involvement, reason="Planned closure",
+            actor=alice,
+            involvement=involvement,
+            reason="Planned closure",
             ended_on=datetime.date(2026, 3, 31),
         )
         assert charlie.has_perm("chronology.view_child", child)
@@ -97,7 +114,9 @@ def test_an_involvement_with_a_future_end_date_expires_by_itself(alice, charlie,
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.AUDITOR])
-def test_admins_and_auditors_do_not_read_records_even_in_an_involved_agency(role, social_care, child):
+def test_admins_and_auditors_do_not_read_records_even_in_an_involved_agency(
+    role, social_care, child
+):
     user = UserFactory(agency=social_care, role=role)
     assert not selectors.children_visible_to(user=user).exists()
     assert not user.has_perm("chronology.view_child", child)

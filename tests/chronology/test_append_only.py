@@ -21,8 +21,13 @@ from chronology.vocabulary import EntryKind
 @pytest.fixture
 def concern(bob, child):
     return services.entry_record(
-        actor=bob, children=[child], kind=EntryKind.CONCERN, categories=["neglect.hygiene"],
-        severity=2, event_date=datetime.date(2026, 3, 2), summary="Head lice, untreated",
+        actor=bob,
+        children=[child],
+        kind=EntryKind.CONCERN,
+        categories=["neglect.hygiene"],
+        severity=2,
+        event_date=datetime.date(2026, 3, 2),
+        summary="Head lice, untreated",
     )
 
 
@@ -38,17 +43,23 @@ def concern(bob, child):
     ],
 )
 def test_raw_sql_updates_and_deletes_are_refused_by_postgresql(concern, sql):
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert Entry.objects.get(pk=concern.pk).summary == "Head lice, untreated"
 
 
 def test_raw_sql_cannot_rewrite_an_amendment(bob, concern):
     services.entry_amend(actor=bob, entry=concern, reason="Typo", summary="Head lice, treated")
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE chronology_amendment SET reason = 'hidden'")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE chronology_amendment SET reason = 'hidden'")
 
 
 def test_django_refuses_to_save_or_delete_an_entry_again(concern):
@@ -65,7 +76,9 @@ def test_django_refuses_to_save_or_delete_an_entry_again(concern):
 
 def test_an_amendment_appears_beside_its_original(client, bob, child, concern):
     amendment = services.entry_amend(
-        actor=bob, entry=concern, reason="Wrong day recorded",
+        actor=bob,
+        entry=concern,
+        reason="Wrong day recorded",
         event_date=datetime.date(2026, 3, 3),
     )
     # The original is still there, unchanged, and linked to its replacement.
@@ -78,7 +91,8 @@ def test_an_amendment_appears_beside_its_original(client, bob, child, concern):
     current = list(entries_for_child(user=bob, child=child))
     assert current == [amendment.replacement]
     assert set(entries_for_child(user=bob, child=child, include_superseded=True)) == {
-        original, amendment.replacement,
+        original,
+        amendment.replacement,
     }
 
     client.force_login(bob)
@@ -120,10 +134,14 @@ def test_a_failed_amendment_saves_nothing(bob, concern):
     from django.core.exceptions import ValidationError
 
     entries, categories, children = (
-        Entry.objects.count(), EntryCategory.objects.count(), EntryChild.objects.count()
+        Entry.objects.count(),
+        EntryCategory.objects.count(),
+        EntryChild.objects.count(),
     )
     with pytest.raises(ValidationError):
         services.entry_amend(actor=bob, entry=concern, reason="x", categories=["neglect.food"])
     assert (Entry.objects.count(), EntryCategory.objects.count(), EntryChild.objects.count()) == (
-        entries, categories, children,
+        entries,
+        categories,
+        children,
     )

@@ -28,7 +28,9 @@ def test_creating_a_child_grants_the_creators_agency_access_and_is_audited(alice
         ("unique_pupil_number", "A12345", "13 characters"),
     ],
 )
-def test_a_child_with_a_bad_identifier_is_refused_and_nothing_is_saved(alice, field, value, message):
+def test_a_child_with_a_bad_identifier_is_refused_and_nothing_is_saved(
+    alice, field, value, message
+):
     with pytest.raises(ValidationError) as raised:
         services.child_create(actor=alice, given_names="Sam", **{field: value})
     assert message in str(raised.value.message_dict[field])
@@ -46,19 +48,30 @@ def test_one_entry_can_concern_siblings_and_each_child_gets_an_audit_row(alice):
     younger = services.child_create(actor=alice, given_names="Younger")
     services.household_create(actor=alice, name="Synthetic family", children=[older, younger])
     entry = services.entry_record(
-        actor=alice, children=[older, younger], kind=EntryKind.VISIT, severity=2,
-        categories=["neglect.home_conditions"], event_date=datetime.date(2026, 4, 1),
+        actor=alice,
+        children=[older, younger],
+        kind=EntryKind.VISIT,
+        severity=2,
+        categories=["neglect.home_conditions"],
+        event_date=datetime.date(2026, 4, 1),
         summary="Home visit: no food in the house",
     )
     assert set(entry.children.all()) == {older, younger}
-    assert AuditEvent.objects.filter(action="entry.record", object_id=str(entry.public_id)).count() == 2
+    assert (
+        AuditEvent.objects.filter(action="entry.record", object_id=str(entry.public_id)).count()
+        == 2
+    )
     assert older.household == younger.household
 
 
 def test_the_recorded_time_is_set_by_the_server_apart_from_the_event_date(alice, child):
     entry = services.entry_record(
-        actor=alice, children=[child], kind=EntryKind.NOTE,
-        event_date=datetime.date(2019, 1, 1), date_precision="year", summary="Back-dated",
+        actor=alice,
+        children=[child],
+        kind=EntryKind.NOTE,
+        event_date=datetime.date(2019, 1, 1),
+        date_precision="year",
+        summary="Back-dated",
     )
     assert entry.recorded_at.date() > entry.event_date
     assert entry.date_precision == "year"
@@ -78,7 +91,9 @@ def test_the_recorded_time_is_set_by_the_server_apart_from_the_event_date(alice,
 )
 def test_bad_entries_are_refused_naming_the_field_and_nothing_is_saved(alice, child, kwargs, field):
     arguments = {
-        "kind": EntryKind.CONCERN, "event_date": datetime.date(2026, 1, 1), "summary": "Seen",
+        "kind": EntryKind.CONCERN,
+        "event_date": datetime.date(2026, 1, 1),
+        "summary": "Seen",
         **kwargs,
     }
     audit_rows = AuditEvent.objects.count()
@@ -91,9 +106,13 @@ def test_bad_entries_are_refused_naming_the_field_and_nothing_is_saved(alice, ch
 
 def test_a_decision_records_its_type_outcome_and_the_agencies_present(alice, child, school):
     decision = services.entry_record(
-        actor=alice, children=[child], kind=EntryKind.DECISION,
-        event_date=datetime.date(2026, 5, 1), summary="Strategy discussion held",
-        decision_type="strategy_discussion", decision_outcome="section_47_enquiry",
+        actor=alice,
+        children=[child],
+        kind=EntryKind.DECISION,
+        event_date=datetime.date(2026, 5, 1),
+        summary="Strategy discussion held",
+        decision_type="strategy_discussion",
+        decision_outcome="section_47_enquiry",
         agencies_present=[alice.agency, school],
     )
     assert decision.decision_type == "strategy_discussion"
@@ -101,25 +120,33 @@ def test_a_decision_records_its_type_outcome_and_the_agencies_present(alice, chi
 
 
 def test_status_changes_keep_plan_and_care_periods_in_step(alice, child):
-    services.status_change(actor=alice, child=child, status=Status.CHILD_PROTECTION_PLAN,
-                           on=datetime.date(2025, 9, 1))
-    services.status_change(actor=alice, child=child, status=Status.LOOKED_AFTER,
-                           on=datetime.date(2025, 12, 1))
-    services.status_change(actor=alice, child=child, status=Status.LOOKED_AFTER_ENDED,
-                           on=datetime.date(2026, 3, 1))
-    periods = {p.status: (p.started_on, p.ended_on) for p in StatusPeriod.objects.filter(child=child)}
+    services.status_change(
+        actor=alice, child=child, status=Status.CHILD_PROTECTION_PLAN, on=datetime.date(2025, 9, 1)
+    )
+    services.status_change(
+        actor=alice, child=child, status=Status.LOOKED_AFTER, on=datetime.date(2025, 12, 1)
+    )
+    services.status_change(
+        actor=alice, child=child, status=Status.LOOKED_AFTER_ENDED, on=datetime.date(2026, 3, 1)
+    )
+    periods = {
+        p.status: (p.started_on, p.ended_on) for p in StatusPeriod.objects.filter(child=child)
+    }
     assert periods == {
         "child_protection_plan": (datetime.date(2025, 9, 1), None),
         "looked_after": (datetime.date(2025, 12, 1), datetime.date(2026, 3, 1)),
     }
-    services.status_change(actor=alice, child=child, status=Status.CLOSED,
-                           on=datetime.date(2026, 6, 1))
+    services.status_change(
+        actor=alice, child=child, status=Status.CLOSED, on=datetime.date(2026, 6, 1)
+    )
     assert not StatusPeriod.objects.filter(child=child, ended_on__isnull=True).exists()
 
 
 def test_allocating_a_worker_ends_the_previous_allocation(alice, mallory, child):
     services.worker_allocate(actor=mallory, child=child, worker=alice, on=datetime.date(2026, 1, 1))
-    services.worker_allocate(actor=mallory, child=child, team="Duty team", on=datetime.date(2026, 2, 1))
+    services.worker_allocate(
+        actor=mallory, child=child, team="Duty team", on=datetime.date(2026, 2, 1)
+    )
     allocations = list(child.allocations.order_by("started_on"))
     assert [(a.worker, a.team, a.ended_on) for a in allocations] == [
         (alice, "", datetime.date(2026, 2, 1)),
@@ -130,15 +157,20 @@ def test_allocating_a_worker_ends_the_previous_allocation(alice, mallory, child)
 
 def test_an_agency_cannot_be_involved_twice_at_once(alice, child):
     first = Involvement.objects.get(child=child, agency=alice.agency)
-    again = services.involvement_grant(actor=alice, child=child, agency=alice.agency, reason="Again")
+    again = services.involvement_grant(
+        actor=alice, child=child, agency=alice.agency, reason="Again"
+    )
     assert again == first
     assert Involvement.objects.filter(child=child, agency=alice.agency).count() == 1
 
 
 def test_a_notification_is_acknowledged_once(alice, bob, child):
     notice = services.entry_record(
-        actor=alice, children=[child], kind=EntryKind.NOTIFICATION,
-        categories=["domestic_abuse"], event_date=datetime.date(2026, 6, 5),
+        actor=alice,
+        children=[child],
+        kind=EntryKind.NOTIFICATION,
+        categories=["domestic_abuse"],
+        event_date=datetime.date(2026, 6, 5),
         summary="Police attended a domestic incident at the home",
     )
     services.notification_acknowledge(actor=bob, entry=notice, on=datetime.date(2026, 6, 8))

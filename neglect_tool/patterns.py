@@ -1,0 +1,113 @@
+"""Patterns that serious case reviews keep naming, as functions escalation can call.
+
+Each takes a child already fetched for the caller and a date, and reads only the
+chronology up to that date, so a replay of history gets the answers it would
+have got at the time.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from chronology.models import Adult, Allocation, Child, Entry
+from chronology.vocabulary import EntryKind
+
+from .models import ScoringConfig
+from .selectors import month_ends, score_history
+
+HARM_CATEGORIES = frozenset(
+    {
+        "physical_abuse",
+        "sexual_abuse",
+        "emotional_abuse",
+        "domestic_abuse",
+        "neglect.nutrition",
+        "neglect.hygiene",
+        "neglect.clothing",
+        "neglect.home_conditions",
+        "neglect.health",
+        "neglect.supervision",
+        "neglect.education",
+        "neglect.emotional",
+        "self_harm",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Relapse:
+    """A fall in level that did not last: the month it fell, and when it came back."""
+
+    fell_on: datetime.date
+    fell_from: int
+    fell_to: int
+    returned_on: datetime.date
+
+
+def improvement_not_sustained(
+    child: Child,
+    as_of: datetime.date,
+    *,
+    within_months: int = 6,
+    lookback_months: int = 24,
+    config: ScoringConfig | None = None,
+) -> list[Relapse]:
+    """Each time the child's level fell and then returned to at least where it was
+    within `within_months`, over the last `lookback_months` (month-end levels).
+    Escalation fires when there are K or more: improvement taken at face value
+    that did not hold (disguised compliance, over-optimism)."""
+    start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - lookback_months, 12)
+    months = month_ends(datetime.date(start_year, start_month + 1, 1), as_of)
+    levels = [score.level for score in score_history(child, months, config)]
+    relapses = []
+    index = 1
+    while index < len(levels):
+        if levels[index] < levels[index - 1]:
+            peak = levels[index - 1]
+            horizon = min(len(levels), index + within_months + 1)
+            back = next((j for j in range(index + 1, horizon) if levels[j] >= peak), None)
+            if back is not None:
+                relapses.append(Relapse(months[index], peak, levels[index], months[back]))
+                index = back
+        index += 1
+    return relapses
+
+
+def child_voice_about_harm(
+    child: Child, as_of: datetime.date, categories: frozenset[str] = HARM_CATEGORIES
+) -> list[Entry]:
+    """What the child said, to any agency, about harm, up to `as_of`, oldest first."""
+    return list(
+        Entry.objects.filter(
+            child_rows__child=child,
+            kind=EntryKind.CHILD_VOICE,
+            event_date__lte=as_of,
+            category_rows__category__in=categories,
+        )
+        .current()
+        .distinct()
+        .select_related("agency")
+        .order_by("event_date", "recorded_at")
+    )
+
+
+def allocation_changes(child: Child, as_of: datetime.date, months: int = 12) -> list[Allocation]:
+    """New workers or teams allocated in the `months` up to `as_of`: each one a
+    chance for the case to start again from nothing."""
+    since = as_of - datetime.timedelta(days=round(months * 365.25 / 12))
+    return list(
+        Allocation.objects.filter(child=child, started_on__gt=since, started_on__lte=as_of)
+        .select_related("worker", "agency")
+        .order_by("started_on")
+    )
+
+
+def risky_adults(child: Child) -> list[Adult]:
+    """Adults linked to the child, or living in its household, who are known to
+    police or probation or assessed as a risk to children."""
+    linked = Q(child_links__child=child)
+    if child.household_id:
+        linked |= Q(household_id=child.household_id)
+    flagged = Q(known_to_police_or_probation=True) | Q(poses_risk_to_children=True)
+    return list(Adult.objects.filter(linked & flagged).distinct())

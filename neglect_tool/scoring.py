@@ -1,0 +1,240 @@
+"""The cumulative neglect score: pure arithmetic over evidence rows.
+
+Every entry that counts contributes, to the domain its category feeds:
+
+    weight(category) × kind factor × severity factor × decay(age) × corroboration
+
+- decay(age) = 0.5 ** (age in days / half-life), so old concerns fade but never vanish;
+- corroboration is the configured factor when another agency reported the same
+  domain within the window (either side) of the entry, and 1 otherwise.
+
+The latest assessment adds, for each graded domain, assessment weight × (grade - 1)
+× decay(age of the assessment).
+
+Each contribution is rounded to 0.001 as a Decimal, and the score is the exact sum
+of the contributions, so an explanation always adds up to the number shown. The
+arithmetic does not depend on the order rows arrive in.
+
+This module knows nothing of the database: `neglect_tool.selectors` fetches rows
+for one child or for many, and both call `score_evidence`, so they always agree.
+"""
+
+import bisect
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+PLACES = Decimal("0.001")
+ZERO = Decimal("0.000")
+
+LEVEL_NAMES = {1: "Universal", 2: "Early help", 3: "Targeted", 4: "Statutory"}
+
+
+class ScoringRules(Protocol):
+    """What scoring needs from a configuration version (see models.ScoringConfig)."""
+
+    version: int
+    half_life_days: int
+    corroboration_window_days: int
+    corroboration_factor: Decimal
+    severity_factors: dict
+    kind_factors: dict
+    category_rules: dict
+    assessment_keys: dict
+    assessment_weight: Decimal
+
+    def level_for(self, total: Decimal) -> int: ...
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One category of one chronology entry about a child."""
+
+    entry_id: str
+    event_date: datetime.date
+    agency: str
+    kind: str
+    severity: int | None
+    category: str
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    entry_id: str
+    event_date: datetime.date
+    scores: dict
+
+
+@dataclass(frozen=True)
+class Contribution:
+    entry_id: str
+    event_date: datetime.date
+    agency: str
+    kind: str
+    category: str
+    domain: str
+    value: Decimal
+    weight: float
+    kind_factor: float
+    severity: int
+    severity_factor: float
+    decay: float
+    corroboration: float
+
+    @property
+    def reason(self) -> str:
+        """Why this entry counts this much, in words a manager can check."""
+        parts = [
+            f"{self.category} feeds {self.domain} (weight {self.weight:g})",
+            f"severity {self.severity} (×{self.severity_factor:g})",
+        ]
+        if self.kind_factor != 1:
+            parts.append(f"a {self.kind} counts ×{self.kind_factor:g}")
+        parts.append(f"age decay ×{self.decay:.2f}")
+        if self.corroboration != 1:
+            parts.append(f"corroborated by another agency (×{self.corroboration:g})")
+        return "; ".join(parts)
+
+
+@dataclass
+class Score:
+    as_of: datetime.date
+    config_version: int
+    total: Decimal
+    level: int
+    by_domain: dict[str, Decimal]
+    contributions: list[Contribution] = field(default_factory=list)
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+
+def decay_factor(age_days: int, half_life_days: int) -> float:
+    return 0.5 ** (age_days / half_life_days)
+
+
+def _corroborated(rows_by_domain: dict[str, list[tuple]], window: int) -> set[tuple]:
+    """The (entry, domain) pairs that another agency's entry backs up within `window` days."""
+    corroborated = set()
+    for domain, items in rows_by_domain.items():
+        items.sort(key=lambda item: item[0])
+        ordinals = [item[0] for item in items]
+        for ordinal, agency, entry_id in items:
+            low = bisect.bisect_left(ordinals, ordinal - window)
+            high = bisect.bisect_right(ordinals, ordinal + window)
+            if any(items[i][1] != agency for i in range(low, high)):
+                corroborated.add((entry_id, domain))
+    return corroborated
+
+
+def score_evidence(
+    rows: list[EvidenceRow],
+    assessments: list[AssessmentRow],
+    *,
+    as_of: datetime.date,
+    rules: ScoringRules,
+    domains: list[str],
+) -> Score:
+    """Score one child as of a date from its evidence rows. Rows dated after
+    `as_of` are ignored, so the same rows give the score on any past date."""
+    window = rules.corroboration_window_days
+    usable = []
+    rows_by_domain: dict[str, list[tuple]] = defaultdict(list)
+    for row in set(rows):
+        if row.event_date > as_of or row.kind not in rules.kind_factors:
+            continue
+        rule = rules.category_rules.get(row.category)
+        if not rule or not rule["domain"] or rule["domain"] not in domains or not rule["weight"]:
+            continue
+        usable.append((row, rule))
+        rows_by_domain[rule["domain"]].append(
+            (row.event_date.toordinal(), row.agency, row.entry_id)
+        )
+    corroborated = _corroborated(rows_by_domain, window)
+
+    contributions = []
+    for row, rule in usable:
+        severity = row.severity or rule["default_severity"]
+        decay = decay_factor((as_of - row.event_date).days, rules.half_life_days)
+        corroboration = (
+            float(rules.corroboration_factor)
+            if (row.entry_id, rule["domain"]) in corroborated
+            else 1.0
+        )
+        value = (
+            rule["weight"]
+            * rules.kind_factors[row.kind]
+            * rules.severity_factors[str(severity)]
+            * decay
+            * corroboration
+        )
+        contributions.append(
+            Contribution(
+                entry_id=row.entry_id,
+                event_date=row.event_date,
+                agency=row.agency,
+                kind=row.kind,
+                category=row.category,
+                domain=rule["domain"],
+                value=Decimal(value).quantize(PLACES),
+                weight=rule["weight"],
+                kind_factor=rules.kind_factors[row.kind],
+                severity=severity,
+                severity_factor=rules.severity_factors[str(severity)],
+                decay=decay,
+                corroboration=corroboration,
+            )
+        )
+    contributions.extend(_assessment_contributions(assessments, as_of, rules, domains))
+    contributions = [c for c in contributions if c.value > 0]
+    contributions.sort(key=lambda c: (c.event_date, c.domain, c.category, c.entry_id))
+
+    by_domain = {domain: ZERO for domain in domains}
+    for contribution in contributions:
+        by_domain[contribution.domain] += contribution.value
+    total = sum(by_domain.values(), ZERO)
+    return Score(
+        as_of=as_of,
+        config_version=rules.version,
+        total=total,
+        level=rules.level_for(total),
+        by_domain=by_domain,
+        contributions=contributions,
+    )
+
+
+def _assessment_contributions(assessments, as_of, rules, domains) -> list[Contribution]:
+    dated = [a for a in assessments if a.event_date <= as_of]
+    if not dated:
+        return []
+    # The latest assessment stands; on the same day, the highest entry id decides,
+    # so the answer never depends on the order rows were fetched in.
+    latest = max(dated, key=lambda a: (a.event_date, a.entry_id))
+    decay = decay_factor((as_of - latest.event_date).days, rules.half_life_days)
+    contributions = []
+    for key, grade in sorted(latest.scores.items()):
+        domain = rules.assessment_keys.get(key, key)
+        if domain not in domains or not isinstance(grade, int) or grade <= 1:
+            continue
+        value = float(rules.assessment_weight) * (grade - 1) * decay
+        contributions.append(
+            Contribution(
+                entry_id=latest.entry_id,
+                event_date=latest.event_date,
+                agency="",
+                kind="assessment",
+                category=f"graded {grade} of 5",
+                domain=domain,
+                value=Decimal(value).quantize(PLACES),
+                weight=float(rules.assessment_weight),
+                kind_factor=1.0,
+                severity=grade,
+                severity_factor=grade - 1,
+                decay=decay,
+                corroboration=1.0,
+            )
+        )
+    return contributions

@@ -1,0 +1,196 @@
+"""Scores, history and maps, computed from the chronology.
+
+These functions take children the caller has already fetched through
+chronology.selectors (which scope every read to the user); they do no access
+checks of their own. Both `child_score` and `scores_for_children` feed the same
+rows to `scoring.score_evidence`, so they cannot disagree.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import Exists, OuterRef
+
+from chronology.models import Amendment, Child, Entry, EntryChild
+from chronology.vocabulary import EntryKind
+
+from .models import ConfigStatus, Domain, ScoringConfig
+from .scoring import AssessmentRow, EvidenceRow, Score, score_evidence
+
+# Children scored per query in scores_for_children: big enough to amortise the
+# query, small enough to keep memory flat at county scale.
+BATCH_SIZE = 2000
+
+
+def scoring_config_active() -> ScoringConfig:
+    return ScoringConfig.objects.get(status=ConfigStatus.ACTIVE)
+
+
+def domain_codes() -> list[str]:
+    return list(Domain.objects.filter(is_active=True).values_list("code", flat=True))
+
+
+def _current_entry_rows(child_ids: Iterable[int], as_of: datetime.date, kinds: Iterable[str]):
+    """(child id, entry id, date, agency code, kind, severity, category) for each
+    category of each standing entry about the children, up to `as_of`: one query."""
+    superseded = Amendment.objects.filter(entry=OuterRef("entry"))
+    return (
+        EntryChild.objects.filter(
+            child_id__in=list(child_ids),
+            entry__event_date__lte=as_of,
+            entry__kind__in=list(kinds),
+            entry__category_rows__isnull=False,
+        )
+        .exclude(Exists(superseded))
+        .values_list(
+            "child_id",
+            "entry__public_id",
+            "entry__event_date",
+            "entry__agency__code",
+            "entry__kind",
+            "entry__severity",
+            "entry__category_rows__category",
+        )
+    )
+
+
+def _assessment_rows(child_ids: Iterable[int], as_of: datetime.date):
+    superseded = Amendment.objects.filter(entry=OuterRef("entry"))
+    return (
+        EntryChild.objects.filter(
+            child_id__in=list(child_ids),
+            entry__event_date__lte=as_of,
+            entry__kind=EntryKind.ASSESSMENT,
+            entry__scores__isnull=False,
+        )
+        .exclude(Exists(superseded))
+        .values_list("child_id", "entry__public_id", "entry__event_date", "entry__scores")
+    )
+
+
+def scores_for_children(
+    children: Iterable[Child], as_of: datetime.date, config: ScoringConfig | None = None
+) -> dict[int, Score]:
+    """Score many children at once: two queries per batch of BATCH_SIZE children,
+    never one per child. Returns {child id: Score}."""
+    config = config or scoring_config_active()
+    domains = domain_codes()
+    child_ids = [c.pk if isinstance(c, Child) else c for c in children]
+    results: dict[int, Score] = {}
+    for start in range(0, len(child_ids), BATCH_SIZE):
+        batch = child_ids[start : start + BATCH_SIZE]
+        evidence: dict[int, list[EvidenceRow]] = defaultdict(list)
+        for child_id, entry_id, day, agency, kind, severity, category in _current_entry_rows(
+            batch, as_of, config.kind_factors
+        ):
+            evidence[child_id].append(
+                EvidenceRow(str(entry_id), day, agency, kind, severity, category)
+            )
+        assessments: dict[int, list[AssessmentRow]] = defaultdict(list)
+        for child_id, entry_id, day, scores in _assessment_rows(batch, as_of):
+            assessments[child_id].append(AssessmentRow(str(entry_id), day, scores))
+        for child_id in batch:
+            results[child_id] = score_evidence(
+                evidence[child_id],
+                assessments[child_id],
+                as_of=as_of,
+                rules=config,
+                domains=domains,
+            )
+    return results
+
+
+def _evidence_for_child(child: Child, as_of: datetime.date, config: ScoringConfig):
+    """The same rows as _current_entry_rows, fetched from the child's side."""
+    entries = (
+        Entry.objects.filter(child_rows__child=child, event_date__lte=as_of)
+        .current()
+        .select_related("agency")
+        .prefetch_related("category_rows")
+    )
+    evidence, assessments = [], []
+    for entry in entries:
+        if entry.kind == EntryKind.ASSESSMENT and entry.scores:
+            assessments.append(AssessmentRow(str(entry.public_id), entry.event_date, entry.scores))
+        if entry.kind in config.kind_factors:
+            evidence.extend(
+                EvidenceRow(
+                    str(entry.public_id),
+                    entry.event_date,
+                    entry.agency.code,
+                    entry.kind,
+                    entry.severity,
+                    category,
+                )
+                for category in entry.categories
+            )
+    return evidence, assessments
+
+
+def child_score(child: Child, as_of: datetime.date, config: ScoringConfig | None = None) -> Score:
+    """One child's score as of a date, with every contribution that makes it up."""
+    config = config or scoring_config_active()
+    evidence, assessments = _evidence_for_child(child, as_of, config)
+    return score_evidence(evidence, assessments, as_of=as_of, rules=config, domains=domain_codes())
+
+
+def month_ends(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The last day of each month from start's month to end's month (end itself for the last)."""
+    days = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        next_first = datetime.date(year + month // 12, month % 12 + 1, 1)
+        days.append(min(next_first - datetime.timedelta(days=1), end))
+        year, month = next_first.year, next_first.month
+    return days
+
+
+def score_history(
+    child: Child, days: list[datetime.date], config: ScoringConfig | None = None
+) -> list[Score]:
+    """The child's score on each of `days`, from one fetch of the chronology.
+    A back-dated entry changes every score from its event date on."""
+    config = config or scoring_config_active()
+    if not days:
+        return []
+    evidence, assessments = _evidence_for_child(child, max(days), config)
+    domains = domain_codes()
+    return [
+        score_evidence(evidence, assessments, as_of=day, rules=config, domains=domains)
+        for day in days
+    ]
+
+
+def neglect_map(
+    child: Child,
+    start: datetime.date,
+    end: datetime.date,
+    config: ScoringConfig | None = None,
+) -> dict:
+    """A domain × month grid of domain scores (as at each month's end)."""
+    months = month_ends(start, end)
+    history = score_history(child, months, config)
+    domains = list(Domain.objects.filter(is_active=True))
+    return {
+        "child": child,
+        "months": months,
+        "domains": domains,
+        "rows": [
+            {"domain": d, "cells": [score.by_domain.get(d.code) for score in history]}
+            for d in domains
+        ],
+        "levels": [score.level for score in history],
+        "totals": [score.total for score in history],
+    }
+
+
+def household_neglect_maps(
+    children: list[Child],
+    start: datetime.date,
+    end: datetime.date,
+    config: ScoringConfig | None = None,
+) -> list[dict]:
+    """Siblings' maps side by side, over the same months. `children` must already be
+    scoped to the user (chronology.selectors.children_visible_to)."""
+    return [neglect_map(child, start, end, config) for child in children]

@@ -1,0 +1,103 @@
+"""Changes to the scoring configuration. Versions are drafted, then activated."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from chronology.audit import audit_record
+from chronology.vocabulary import Category
+
+from .models import ConfigStatus, Domain, ScoringConfig
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "note",
+        "half_life_days",
+        "corroboration_window_days",
+        "corroboration_factor",
+        "severity_factors",
+        "kind_factors",
+        "category_rules",
+        "assessment_keys",
+        "assessment_weight",
+        "early_help_from",
+        "targeted_from",
+        "statutory_from",
+    }
+)
+
+
+@transaction.atomic
+def scoring_config_draft(*, actor, based_on: ScoringConfig, **changes) -> ScoringConfig:
+    """Start a new version from an existing one, with `changes` applied."""
+    next_version = (ScoringConfig.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    values = {k: v for k, v in model_to_dict(based_on).items() if k in EDITABLE_FIELDS}
+    draft = ScoringConfig(
+        version=next_version, status=ConfigStatus.DRAFT, created_by=actor, **values
+    )
+    _apply_changes(draft, changes)
+    draft.save()
+    audit_record(
+        actor=actor, action="scoring_config.draft", obj=draft, details={"changes": sorted(changes)}
+    )
+    return draft
+
+
+@transaction.atomic
+def scoring_config_update_draft(*, actor, draft: ScoringConfig, **changes) -> ScoringConfig:
+    draft = ScoringConfig.objects.select_for_update().get(pk=draft.pk)
+    if draft.status != ConfigStatus.DRAFT:
+        raise ValidationError({"status": "Only a draft can be changed; start a new draft instead."})
+    _apply_changes(draft, changes)
+    draft.save()
+    audit_record(
+        actor=actor, action="scoring_config.update", obj=draft, details={"changes": sorted(changes)}
+    )
+    return draft
+
+
+@transaction.atomic
+def scoring_config_activate(*, actor, draft: ScoringConfig) -> ScoringConfig:
+    """Make a draft the active version; the previous one is retired, not deleted."""
+    draft = ScoringConfig.objects.select_for_update().get(pk=draft.pk)
+    if draft.status != ConfigStatus.DRAFT:
+        raise ValidationError({"status": "Only a draft can be activated."})
+    ScoringConfig.objects.filter(status=ConfigStatus.ACTIVE).update(status=ConfigStatus.RETIRED)
+    draft.status = ConfigStatus.ACTIVE
+    draft.activated_at = timezone.now()
+    draft.save(update_fields=["status", "activated_at"])
+    audit_record(actor=actor, action="scoring_config.activate", obj=draft)
+    return draft
+
+
+def _apply_changes(config: ScoringConfig, changes: dict) -> None:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This setting does not exist."})
+    for name, value in changes.items():
+        setattr(config, name, value)
+    _validate(config)
+
+
+def _validate(config: ScoringConfig) -> None:
+    errors = {}
+    domains = set(Domain.objects.values_list("code", flat=True))
+    for category, rule in config.category_rules.items():
+        if category not in Category.values:
+            errors["category_rules"] = f"Unknown category '{category}'."
+        elif rule.get("domain") is not None and rule["domain"] not in domains:
+            errors["category_rules"] = f"{category}: unknown domain '{rule['domain']}'."
+        elif not (isinstance(rule.get("weight"), int | float) and rule["weight"] >= 0):
+            errors["category_rules"] = f"{category}: the weight must be a number, 0 or more."
+        elif rule.get("default_severity") not in {1, 2, 3, 4, 5}:
+            errors["category_rules"] = f"{category}: the default severity is 1 to 5."
+    if sorted(config.severity_factors) != ["1", "2", "3", "4", "5"]:
+        errors["severity_factors"] = "Give a factor for each severity from 1 to 5."
+    if config.half_life_days < 1:
+        errors["half_life_days"] = "The half-life is at least one day."
+    if not (config.early_help_from < config.targeted_from < config.statutory_from):
+        errors["early_help_from"] = "Cut points must rise: early help < targeted < statutory."
+    if errors:
+        raise ValidationError(errors)
