@@ -7,6 +7,7 @@ have got at the time.
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Q
 
@@ -37,11 +38,12 @@ HARM_CATEGORIES = frozenset(
 
 @dataclass(frozen=True)
 class Relapse:
-    """A fall in level that did not last: the month it fell, and when it came back."""
+    """An improvement that did not last: the score fell from a peak, then came back."""
 
+    peak_on: datetime.date
+    peak: Decimal
     fell_on: datetime.date
-    fell_from: int
-    fell_to: int
+    fell_to: Decimal
     returned_on: datetime.date
 
 
@@ -51,26 +53,36 @@ def improvement_not_sustained(
     *,
     within_months: int = 6,
     lookback_months: int = 24,
+    min_fall: Decimal = Decimal("0.2"),
     config: ScoringConfig | None = None,
 ) -> list[Relapse]:
-    """Each time the child's level fell and then returned to at least where it was
-    within `within_months`, over the last `lookback_months` (month-end levels).
-    Escalation fires when there are K or more: improvement taken at face value
-    that did not hold (disguised compliance, over-optimism)."""
+    """Each time the child's score fell by at least `min_fall` (a fraction) from a
+    peak and then returned to the peak within `within_months` of the fall, over
+    the last `lookback_months` of month-end scores. Escalation fires at K or more:
+    improvement taken at face value that did not hold (disguised compliance,
+    over-optimism). A fall that lasts longer than `within_months` counts as a
+    real improvement, and the watch starts again from there."""
     start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - lookback_months, 12)
     months = month_ends(datetime.date(start_year, start_month + 1, 1), as_of)
-    levels = [score.level for score in score_history(child, months, config)]
+    totals = [score.total for score in score_history(child, months, config)]
     relapses = []
-    index = 1
-    while index < len(levels):
-        if levels[index] < levels[index - 1]:
-            peak = levels[index - 1]
-            horizon = min(len(levels), index + within_months + 1)
-            back = next((j for j in range(index + 1, horizon) if levels[j] >= peak), None)
-            if back is not None:
-                relapses.append(Relapse(months[index], peak, levels[index], months[back]))
-                index = back
-        index += 1
+    peak_index, fell_index = 0, None
+    for index, total in enumerate(totals):
+        peak = totals[peak_index]
+        if fell_index is None:
+            if total >= peak:
+                peak_index = index
+            elif peak > 0 and total <= peak * (1 - min_fall):
+                fell_index = index
+        elif total >= peak:
+            relapses.append(
+                Relapse(
+                    months[peak_index], peak, months[fell_index], totals[fell_index], months[index]
+                )
+            )
+            peak_index, fell_index = index, None
+        elif index - fell_index > within_months:
+            peak_index, fell_index = index, None
     return relapses
 
 
