@@ -219,8 +219,9 @@ class Allocation(models.Model):
     team = models.CharField(max_length=200, blank=True)
     started_on = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
-    entry = models.OneToOneField(
-        "Entry", on_delete=models.PROTECT, null=True, blank=True, related_name="allocation"
+    # One allocation entry about several children starts one allocation for each.
+    entry = models.ForeignKey(
+        "Entry", on_delete=models.PROTECT, null=True, blank=True, related_name="allocations"
     )
 
     class Meta:
