@@ -63,6 +63,7 @@ services:
 # pytest's own summary is the last line. Exit status 5 (no tests collected) is
 # a failure, as is any other non-zero status.
 test: install services
+	@echo "pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS)  [DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)]"
 	@status=0; \
 	DEBUG=true DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
 		$(PY) -m pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS) || status=$$?; \

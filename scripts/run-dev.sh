@@ -31,17 +31,23 @@ stopping=0
 stop() {
     [ "$stopping" = 1 ] && return
     stopping=1
-    echo
-    echo "Stopping the web server and the Celery worker..."
-    kill -TERM -- "-$server" "-$worker" 2>/dev/null
-    # Give the worker its warm shutdown, then make sure nothing is left.
-    for _ in $(seq 1 20); do
+    echo "Stopping the web server and the Celery worker..." >&2 || true
+    # The worker's main process gets TERM (a warm shutdown that also stops its
+    # pool and beat); runserver's whole group, autoreloader child included.
+    kill -TERM "$worker" 2>/dev/null
+    kill -TERM -- "-$server" 2>/dev/null
+    for _ in $(seq 1 30); do
         kill -0 -- "-$server" 2>/dev/null || kill -0 -- "-$worker" 2>/dev/null || break
         sleep 0.5
     done
+    # Whatever is left after 15 seconds is killed.
     kill -KILL -- "-$server" "-$worker" 2>/dev/null
     wait 2>/dev/null
 }
+# A closed terminal or pipe must not kill this script before it has stopped
+# its children, which live in process groups of their own.
+trap '' PIPE
+trap 'stop; exit 129' HUP
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
