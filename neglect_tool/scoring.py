@@ -86,6 +86,11 @@ class Contribution:
     @property
     def reason(self) -> str:
         """Why this entry counts this much, in words a manager can check."""
+        if self.kind == "assessment":
+            return (
+                f"latest assessment graded {self.domain} {self.severity} of 5 "
+                f"(×{self.severity_factor:g}); age decay ×{self.decay:.2f}"
+            )
         parts = [
             f"{self.category} feeds {self.domain} (weight {self.weight:g})",
             f"severity {self.severity} (×{self.severity_factor:g})",
