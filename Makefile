@@ -19,7 +19,7 @@ TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_DB_FLAG := $(if $(CI),--create-db,)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrations-check services clean
+.PHONY: help install run test lint migrations-check compose-check services clean
 
 help:
 	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ and a Celery worker"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint              ruff check ."
 	@echo "make migrations-check  fail if a model change has no migration"
 	@echo "make install           build .venv and node_modules (cheap when nothing changed)"
+	@echo "make compose-check     validate docker-compose.yml (needs docker compose or docker-compose)"
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -76,6 +77,15 @@ lint: install
 migrations-check: export DEBUG ?= true
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
+
+compose-check:
+	@if docker compose version >/dev/null 2>&1; then \
+		docker compose config -q && echo "docker compose config: OK"; \
+	elif command -v docker-compose >/dev/null 2>&1; then \
+		docker-compose config -q && echo "docker-compose config: OK"; \
+	else \
+		echo "Neither 'docker compose' nor 'docker-compose' is installed." >&2; exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var .pytest_cache .ruff_cache

@@ -23,11 +23,16 @@ for candidate in python3.13 python3.12; do
     fi
 done
 
-if command -v pyenv >/dev/null 2>&1; then
+pyenv_bin=$(command -v pyenv 2>/dev/null || true)
+pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+if [ -z "$pyenv_bin" ] && [ -x "$pyenv_root/bin/pyenv" ]; then
+    pyenv_bin="$pyenv_root/bin/pyenv"  # installed but not on PATH (e.g. a bare CI shell)
+fi
+if [ -n "$pyenv_bin" ]; then
     # Newest 3.13.x first, then 3.12.x; plain release numbers only (no -dev, no envs).
-    versions=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$' | sort -t. -k1,1nr -k2,2nr -k3,3nr)
+    versions=$("$pyenv_bin" versions --bare 2>/dev/null | grep -E '^3\.1[23]\.[0-9]+$' | sort -t. -k1,1nr -k2,2nr -k3,3nr)
     for version in 3.13.0 $versions; do
-        path=$(PYENV_VERSION="$version" pyenv which python 2>/dev/null) || continue
+        path=$(PYENV_VERSION="$version" "$pyenv_bin" which python 2>/dev/null) || continue
         if usable "$path"; then exit 0; fi
     done
 fi
