@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from chronology.models import AppendOnlyModel, Entry
+
 
 class Domain(models.Model):
     """An area of a child's care, graded 1 (needs met) to 5 (care seriously harmful)."""
@@ -89,3 +91,24 @@ class ScoringConfig(models.Model):
         if total >= self.early_help_from:
             return 2
         return 1
+
+
+class AssessmentEvidence(AppendOnlyModel):
+    """A chronology entry an assessor cites as evidence for a domain grade.
+
+    Written once with its assessment, like the assessment entry itself."""
+
+    assessment = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="evidence_rows")
+    evidence = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="cited_by")
+    domain = models.SlugField(max_length=40)
+
+    class Meta:
+        verbose_name_plural = "assessment evidence"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "evidence", "domain"], name="evidence_cited_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.evidence} cited for {self.domain}"

@@ -101,3 +101,50 @@ def _validate(config: ScoringConfig) -> None:
         errors["early_help_from"] = "Cut points must rise: early help < targeted < statutory."
     if errors:
         raise ValidationError(errors)
+
+
+@transaction.atomic
+def assessment_record(
+    *,
+    actor,
+    child,
+    grades: dict[str, int],
+    note: str,
+    event_date=None,
+    evidence: dict[str, list] | None = None,
+):
+    """Record a structured neglect assessment as a chronology entry of kind
+    `assessment` (its grades are the interchange format's scores object), with the
+    entries the assessor cites as evidence for each domain.
+
+    Every grade must be for an active domain and from 1 to 5, and every cited entry
+    must be about this child; otherwise nothing is saved."""
+    from chronology.services import entry_record
+    from chronology.vocabulary import EntryKind
+
+    from .models import AssessmentEvidence
+
+    domains = set(Domain.objects.filter(is_active=True).values_list("code", flat=True))
+    unknown = sorted(set(grades) - domains)
+    if unknown:
+        raise ValidationError({"grades": f"Unknown domain '{unknown[0]}'."})
+    evidence = evidence or {}
+    cited = [(domain, entry) for domain, entries in evidence.items() for entry in entries]
+    for domain, entry in cited:
+        if domain not in grades:
+            raise ValidationError({"evidence": f"Evidence given for ungraded domain '{domain}'."})
+        if not entry.child_rows.filter(child=child).exists():
+            raise ValidationError({"evidence": "Evidence must be an entry about this child."})
+    assessment = entry_record(
+        actor=actor,
+        children=[child],
+        kind=EntryKind.ASSESSMENT,
+        event_date=event_date or timezone.localdate(),
+        summary=note,
+        scores=grades,
+    )
+    AssessmentEvidence.objects.bulk_create(
+        AssessmentEvidence(assessment=assessment, evidence=entry, domain=domain)
+        for domain, entry in cited
+    )
+    return assessment

@@ -238,3 +238,72 @@ def test_an_outsider_agency_does_not_change_the_score_of_an_unrelated_child(alic
     concern(charlie, [theirs], D(2026, 1, 1), "neglect.nutrition", severity=5)
     assert child_score(mine, D(2026, 1, 2)).total == 0
     assert UserFactory and AgencyFactory  # factories are importable for other scenarios
+
+
+def test_an_assessment_grades_domains_cites_evidence_and_joins_the_chronology(alice, bob, child):
+    hungry = concern(bob, [child], D(2026, 1, 10), "neglect.nutrition", severity=3)
+    assessment = config_services.assessment_record(
+        actor=alice,
+        child=child,
+        grades={"nutrition": 4, "hygiene": 2},
+        note="Assessment after the school's concerns",
+        event_date=D(2026, 1, 20),
+        evidence={"nutrition": [hungry]},
+    )
+    assert assessment.kind == EntryKind.ASSESSMENT
+    assert assessment.scores == {"nutrition": 4, "hygiene": 2}
+    assert [(r.domain, r.evidence) for r in assessment.evidence_rows.all()] == [
+        ("nutrition", hungry)
+    ]
+    assessed = [
+        c for c in child_score(child, D(2026, 1, 20)).contributions if c.kind == "assessment"
+    ]
+    assert {c.domain: c.value for c in assessed} == {
+        "nutrition": Decimal("3.000"),
+        "hygiene": Decimal("1.000"),
+    }
+
+
+def test_an_assessment_citing_another_childs_entry_or_an_unknown_domain_saves_nothing(alice, child):
+    other = services.child_create(actor=alice, given_names="Other")
+    elsewhere = concern(alice, [other], D(2026, 1, 10), "neglect.nutrition")
+    entries_before = child.entries.count()
+    with pytest.raises(ValidationError):
+        config_services.assessment_record(
+            actor=alice,
+            child=child,
+            grades={"nutrition": 3},
+            note="x",
+            evidence={"nutrition": [elsewhere]},
+        )
+    with pytest.raises(ValidationError):
+        config_services.assessment_record(actor=alice, child=child, grades={"food": 3}, note="x")
+    assert child.entries.count() == entries_before
+
+
+def test_an_outsider_cannot_record_an_assessment(charlie, child):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        config_services.assessment_record(
+            actor=charlie, child=child, grades={"nutrition": 3}, note="Not involved"
+        )
+
+
+def test_assessment_evidence_cannot_be_deleted_in_sql(alice, child):
+    from django.db import DatabaseError, connection
+
+    hungry = concern(alice, [child], D(2026, 1, 10), "neglect.nutrition")
+    config_services.assessment_record(
+        actor=alice,
+        child=child,
+        grades={"nutrition": 3},
+        note="n",
+        evidence={"nutrition": [hungry]},
+    )
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM neglect_tool_assessmentevidence")
