@@ -249,14 +249,16 @@ def _validate_entry(
             errors["decision"] = f"Unknown decision type '{decision_type}'."
         elif decision_outcome is not None and decision_outcome not in DecisionOutcome.values:
             errors["decision"] = f"Unknown decision outcome '{decision_outcome}'."
-    if scores is not None:
+    if scores is not None and not isinstance(scores, dict):
+        errors["scores"] = "Scores map each domain to a grade from 1 to 5."
+    elif scores is not None:
         bad = [
             domain
             for domain, grade in scores.items()
             if not (isinstance(grade, int) and not isinstance(grade, bool) and 1 <= grade <= 5)
         ]
-        if not isinstance(scores, dict) or bad:
-            errors["scores"] = f"Each domain is graded 1 to 5 ('{bad[0] if bad else ''}' is not)."
+        if bad:
+            errors["scores"] = f"Each domain is graded 1 to 5 ('{bad[0]}' is not)."
     if not children:
         errors["children"] = "Name at least one child."
     if errors:

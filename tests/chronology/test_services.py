@@ -87,6 +87,7 @@ def test_the_recorded_time_is_set_by_the_server_apart_from_the_event_date(alice,
         ({"kind": EntryKind.STATUS, "status": "adopted"}, "status"),
         ({"kind": EntryKind.DECISION, "decision_type": "chat"}, "decision"),
         ({"kind": EntryKind.ASSESSMENT, "scores": {"nutrition": 7}}, "scores"),
+        ({"kind": EntryKind.ASSESSMENT, "scores": [3, 4]}, "scores"),
     ],
 )
 def test_bad_entries_are_refused_naming_the_field_and_nothing_is_saved(alice, child, kwargs, field):
