@@ -368,6 +368,11 @@ def entry_record(
             obj=entry,
             details={"kind": kind, "agency": agency.code},
         )
+    # Escalation re-reads the children after this commits; the mark is written in
+    # this transaction so that a lost queue message loses nothing.
+    from escalation.services import children_mark_for_evaluation
+
+    children_mark_for_evaluation([child.pk for child in children])
     return entry
 
 
@@ -506,8 +511,12 @@ def entry_mark_entered_in_error(*, actor, entry: Entry, reason: str) -> Amendmen
         author=actor,
         agency=actor.agency,
     )
-    for child in entry.children.all():
+    children = list(entry.children.all())
+    for child in children:
         audit_record(actor=actor, action="entry.entered_in_error", child=child, obj=entry)
+    from escalation.services import children_mark_for_evaluation
+
+    children_mark_for_evaluation([child.pk for child in children])
     return amendment
 
 
@@ -543,6 +552,10 @@ def notification_acknowledge(
     ack = NotificationAck.objects.create(
         entry=entry, acknowledged_on=on or timezone.localdate(), acknowledged_by=actor
     )
-    for child in entry.children.all():
+    children = list(entry.children.all())
+    for child in children:
         audit_record(actor=actor, action="notification.acknowledge", child=child, obj=entry)
+    from escalation.services import children_mark_for_evaluation
+
+    children_mark_for_evaluation([child.pk for child in children])
     return ack

@@ -165,6 +165,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
+# Publishing must not hang a request when the broker is down: the outbox mark
+# (escalation.ChildWatch.due_since) is the safety net, swept below.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+# Schedules live in code. Run exactly one beat (docker-compose has one service).
+CELERY_BEAT_SCHEDULE = {
+    "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},
+    "ladder-tick": {"task": "escalation.tasks.ladder_tick", "schedule": 300.0},
+}
 
 # Django 6.1's MAILERS. Development prints mail to the console; production sets
 # EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the host.

@@ -1,0 +1,460 @@
+"""The rule types: each reads one child's chronology up to a moment and says
+which patterns of concern stand without a multi-agency decision.
+
+Rules are pure reads. `escalation.services.child_evaluate` loads the context,
+calls them, and turns their findings into alerts.
+
+"Covered": a pattern is covered by a multi-agency decision (any decision entry
+with two or more agencies present) dated on or after the day the pattern
+began. Evidence dated on or before the latest such decision, or before an alert
+of the same episode was last resolved, has been dealt with, so rules look only
+at what came after (the episode's floor).
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from chronology.models import Entry
+from chronology.vocabulary import DecisionType, EntryKind
+from neglect_tool.patterns import improvement_not_sustained
+from neglect_tool.scoring import LEVEL_NAMES, Score
+
+from .models import Rule, RuleType
+from .working_time import next_school_day_start
+
+# The order in which a harm names an episode: the gravest first.
+HARM_PRIORITY = [
+    "sexual_abuse",
+    "physical_abuse",
+    "emotional_abuse",
+    "domestic_abuse",
+    "neglect.supervision",
+    "neglect.home_conditions",
+    "neglect.nutrition",
+    "neglect.health",
+    "neglect.hygiene",
+    "neglect.clothing",
+    "neglect.education",
+    "neglect.emotional",
+]
+# Entries that record what professionals did rather than what the child lived.
+PROFESSIONAL_KINDS = {
+    EntryKind.DECISION,
+    EntryKind.STATUS,
+    EntryKind.ALLOCATION,
+    EntryKind.ASSESSMENT,
+}
+
+
+@dataclass
+class Finding:
+    rule: Rule
+    episode_key: str
+    started_on: datetime.date
+    evidence: list[Entry]
+    categories: list[str]
+    reason: str
+    urgency: int = 1
+
+
+@dataclass
+class Context:
+    """Everything the rules may read about one child at one moment."""
+
+    child: object
+    now: datetime.datetime
+    today: datetime.date
+    entries: list[Entry]  # standing entries dated up to today, oldest first
+    score: Score
+    level_rose_on: dict[str, str]
+    status_periods: list
+    allocations: list
+    resolved_on: dict[tuple[str, str], datetime.date]  # (code, key) -> last resolution
+    next_checks: list[datetime.datetime] = field(default_factory=list)
+
+    def moment(self, entry: Entry) -> datetime.datetime:
+        zone = ZoneInfo(settings.TIME_ZONE)
+        return datetime.datetime.combine(
+            entry.event_date, entry.event_time or datetime.time(0, 0), tzinfo=zone
+        )
+
+    def multi_agency_decisions(self, types: set[str] | None = None) -> list[Entry]:
+        return [
+            e
+            for e in self.entries
+            if e.kind == EntryKind.DECISION
+            and len(e.attendance_rows.all()) >= 2
+            and (types is None or e.decision_type in types)
+        ]
+
+    def floor(self, code: str, key: str) -> datetime.date | None:
+        """The day up to which this episode's evidence has been dealt with."""
+        days = [d.event_date for d in self.multi_agency_decisions()]
+        if (code, key) in self.resolved_on:
+            days.append(self.resolved_on[(code, key)])
+        return max(days, default=None)
+
+    def since_text(self, floor: datetime.date | None) -> str:
+        return f"since {floor:%Y-%m-%d}" if floor else "on record"
+
+    def check_again_at(self, moment: datetime.datetime) -> None:
+        if moment > self.now:
+            self.next_checks.append(moment)
+
+
+def _after(entries, floor):
+    return [e for e in entries if floor is None or e.event_date > floor]
+
+
+def _harm_key(categories: list[str]) -> str:
+    return next((c for c in HARM_PRIORITY if c in categories), categories[0] if categories else "")
+
+
+def _matching(entry: Entry, categories) -> list[str]:
+    return [c for c in entry.categories if c in categories]
+
+
+# --- the rule types ------------------------------------------------------------------
+
+
+def level_reached(rule: Rule, ctx: Context) -> list[Finding]:
+    level = rule.params["level"]
+    rose_on = ctx.level_rose_on.get(str(level))
+    if ctx.score.level < level or rose_on is None:
+        return []
+    started = datetime.date.fromisoformat(rose_on)
+    floor = ctx.floor(rule.code, "")
+    if floor is not None and floor >= started:
+        return []
+    contributing = {c.entry_id for c in ctx.score.contributions}
+    evidence = [e for e in ctx.entries if str(e.public_id) in contributing]
+    categories = sorted({c.category for c in ctx.score.contributions if c.kind != "assessment"})
+    return [
+        Finding(
+            rule=rule,
+            episode_key="",
+            started_on=started,
+            evidence=evidence[-20:],
+            categories=categories,
+            reason=(
+                f"Neglect level {ctx.score.level} ({LEVEL_NAMES[ctx.score.level]}), score "
+                f"{ctx.score.total}, at level {level} or above since {started:%Y-%m-%d}; "
+                f"no multi-agency decision since then"
+            ),
+        )
+    ]
+
+
+def serious_incident(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    strategy = ctx.multi_agency_decisions({DecisionType.STRATEGY_DISCUSSION})
+    findings: dict[str, Finding] = {}
+    for entry in ctx.entries:
+        harms = _matching(entry, p["categories"])
+        if not harms or (entry.severity or 0) < p["min_severity"]:
+            continue
+        key = _harm_key(harms)
+        floor = ctx.floor(rule.code, key)
+        if floor is not None and entry.event_date <= floor:
+            continue
+        deadline = ctx.moment(entry) + datetime.timedelta(hours=p["hours"])
+        if any(d.event_date >= entry.event_date for d in strategy):
+            continue
+        if ctx.now < deadline:
+            ctx.check_again_at(deadline)
+            continue
+        finding = findings.setdefault(
+            key,
+            Finding(rule, key, entry.event_date, [], [], ""),
+        )
+        finding.evidence.append(entry)
+        finding.categories = sorted(set(finding.categories) | set(harms))
+    for finding in findings.values():
+        finding.urgency = len(finding.evidence)
+        harm = finding.episode_key.replace("_", " ")
+        finding.reason = (
+            f"{len(finding.evidence)} serious incident(s) of {harm} "
+            f"(severity {p['min_severity']}+) with no strategy discussion within {p['hours']} hours"
+        )
+    return list(findings.values())
+
+
+def frequency(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    floor = ctx.floor(rule.code, "")
+    window = datetime.timedelta(days=p["days"])
+    relevant = [
+        e
+        for e in _after(ctx.entries, floor)
+        if e.kind not in PROFESSIONAL_KINDS
+        and _matching(e, p["categories"])
+        and (e.severity or 0) >= p.get("min_severity", 0)
+    ]
+    best = None
+    start = 0
+    # Slide a window over the entries in date order; the latest window that
+    # qualifies is reported.
+    for end_index, last in enumerate(relevant):
+        while last.event_date - relevant[start].event_date > window:
+            start += 1
+        inside = relevant[start : end_index + 1]
+        agencies = {e.agency_id for e in inside}
+        if len(inside) >= p["count"] and len(agencies) >= p.get("min_agencies", 1):
+            best = inside
+    if not best:
+        return []
+    agencies = {e.agency_id for e in best}
+    span = (best[-1].event_date - best[0].event_date).days
+    categories = sorted({c for e in best for c in _matching(e, p["categories"])})
+    return [
+        Finding(
+            rule=rule,
+            episode_key="",
+            started_on=best[0].event_date,
+            evidence=best,
+            categories=categories,
+            urgency=len(best),
+            reason=(
+                f"{len(best)} entries about {', '.join(categories)} from {len(agencies)} "
+                f"agencies in {span} days; no multi-agency decision {ctx.since_text(floor)}"
+            ),
+        )
+    ]
+
+
+def voice_unanswered(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    answers = [
+        e for e in ctx.entries if e.kind == EntryKind.REFERRAL
+    ] + ctx.multi_agency_decisions()
+    findings: dict[str, Finding] = {}
+    for entry in ctx.entries:
+        harms = _matching(entry, p["categories"]) if entry.kind == EntryKind.CHILD_VOICE else []
+        if not harms:
+            continue
+        key = _harm_key(harms)
+        floor = ctx.floor(rule.code, key)
+        if floor is not None and entry.event_date <= floor:
+            continue
+        deadline = ctx.moment(entry) + datetime.timedelta(hours=p["hours"])
+        answered = any(
+            entry.event_date <= a.event_date and ctx.moment(a) <= deadline for a in answers
+        )
+        if answered:
+            continue
+        if ctx.now < deadline:
+            ctx.check_again_at(deadline)
+            continue
+        finding = findings.setdefault(key, Finding(rule, key, entry.event_date, [], [], ""))
+        finding.evidence.append(entry)
+        finding.categories = sorted(set(finding.categories) | set(harms))
+    for finding in findings.values():
+        finding.urgency = len(finding.evidence)
+        finding.reason = (
+            f"The child spoke of {', '.join(c.replace('_', ' ') for c in finding.categories)} "
+            f"{len(finding.evidence)} time(s) since {finding.started_on:%Y-%m-%d} with no referral "
+            f"or multi-agency decision within {p['hours']} hours"
+        )
+    return list(findings.values())
+
+
+def referral_no_decision(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    decided_by = ctx.multi_agency_decisions() + [
+        e for e in ctx.entries if e.kind == EntryKind.ASSESSMENT
+    ]
+    by_agency: dict[str, Finding] = {}
+    for entry in ctx.entries:
+        if entry.kind != EntryKind.REFERRAL or not _matching(entry, p["categories"]):
+            continue
+        key = entry.agency.code
+        floor = ctx.floor(rule.code, key)
+        if floor is not None and entry.event_date <= floor:
+            continue
+        deadline_day = entry.event_date + datetime.timedelta(days=p["days"])
+        if any(entry.event_date <= d.event_date <= deadline_day for d in decided_by):
+            continue
+        if ctx.today <= deadline_day:
+            ctx.check_again_at(ctx.moment(entry) + datetime.timedelta(days=p["days"] + 1))
+            continue
+        finding = by_agency.setdefault(key, Finding(rule, key, entry.event_date, [], [], ""))
+        finding.evidence.append(entry)
+        finding.categories = sorted(
+            set(finding.categories) | set(_matching(entry, p["categories"]))
+        )
+    for finding in by_agency.values():
+        # Repeated referrals from one agency are one episode that grows more urgent.
+        finding.urgency = len(finding.evidence)
+        finding.reason = (
+            f"{len(finding.evidence)} referral(s) from {finding.episode_key} since "
+            f"{finding.started_on:%Y-%m-%d} with no decision within {p['days']} days"
+        )
+    return list(by_agency.values())
+
+
+def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    floor = ctx.floor(rule.code, "")
+    relapses = [
+        r
+        for r in improvement_not_sustained(
+            ctx.child,
+            ctx.today,
+            within_months=p["within_months"],
+            lookback_months=p["lookback_months"],
+        )
+        if floor is None or r.returned_on > floor
+    ]
+    if len(relapses) < p["times"]:
+        return []
+    first = relapses[0]
+    return [
+        Finding(
+            rule=rule,
+            episode_key="",
+            started_on=first.peak_on,
+            evidence=[e for e in ctx.entries if e.event_date > first.fell_on][-20:],
+            categories=[],
+            urgency=len(relapses),
+            reason=(
+                f"The neglect score fell and came back {len(relapses)} times in "
+                f"{p['lookback_months']} months, last back on "
+                f"{relapses[-1].returned_on:%Y-%m-%d}: improvement has not been sustained"
+            ),
+        )
+    ]
+
+
+def turnover(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    floor = ctx.floor(rule.code, "")
+    since = ctx.today - datetime.timedelta(days=round(p["months"] * 365.25 / 12))
+    changes = [
+        a
+        for a in ctx.allocations
+        if since < a.started_on <= ctx.today and (floor is None or a.started_on > floor)
+    ]
+    if len(changes) < p["changes"]:
+        return []
+    entries = [a.entry for a in changes if a.entry_id]
+    return [
+        Finding(
+            rule=rule,
+            episode_key="",
+            started_on=changes[0].started_on,
+            evidence=entries,
+            categories=[],
+            urgency=len(changes),
+            reason=(
+                f"{len(changes)} changes of worker or team in {p['months']} months: each new "
+                "worker risks starting again"
+            ),
+        )
+    ]
+
+
+def return_home(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    findings = []
+    reviews = ctx.multi_agency_decisions()
+    for period in ctx.status_periods:
+        if period.status != "looked_after" or not period.ended_on or period.ended_on > ctx.today:
+            continue
+        key = f"{period.ended_on:%Y-%m-%d}"
+        floor = ctx.floor(rule.code, key)
+        window_end = period.ended_on + datetime.timedelta(days=p["days"])
+        concerns = [
+            e
+            for e in _after(ctx.entries, floor)
+            if e.kind not in PROFESSIONAL_KINDS
+            and period.ended_on < e.event_date <= window_end
+            and any(c != "other" for c in e.categories)
+        ]
+        if not concerns or any(d.event_date >= period.ended_on for d in reviews):
+            continue
+        findings.append(
+            Finding(
+                rule=rule,
+                episode_key=key,
+                started_on=concerns[0].event_date,
+                evidence=concerns,
+                categories=sorted({c for e in concerns for c in e.categories}),
+                urgency=len(concerns),
+                reason=(
+                    f"{len(concerns)} concern(s) within {p['days']} days of the return home on "
+                    f"{period.ended_on:%Y-%m-%d}, with no review decision"
+                ),
+            )
+        )
+    return findings
+
+
+def domestic_abuse_notice(rule: Rule, ctx: Context) -> list[Finding]:
+    p = rule.params
+    born = ctx.child.date_of_birth
+    findings = []
+    for entry in ctx.entries:
+        if (
+            entry.kind != EntryKind.NOTIFICATION
+            or entry.agency.kind != "police"
+            or "domestic_abuse" not in entry.categories
+            or born is None
+        ):
+            continue
+        age = (entry.event_date - born).days / 365.25
+        if not p["min_age"] <= age < p["max_age"] + 1:
+            continue
+        key = str(entry.public_id)
+        floor = ctx.floor(rule.code, key)
+        if floor is not None and entry.event_date <= floor:
+            continue
+        due = next_school_day_start(ctx.moment(entry))
+        if _acknowledged_by(entry, due):
+            continue
+        if ctx.now < due:
+            ctx.check_again_at(due)
+            continue
+        findings.append(
+            Finding(
+                rule=rule,
+                episode_key=key,
+                started_on=entry.event_date,
+                evidence=[entry],
+                categories=["domestic_abuse"],
+                reason=(
+                    f"Police domestic abuse notice of {entry.event_date:%Y-%m-%d} not acknowledged "
+                    f"by the school before {due:%H:%M on %A %Y-%m-%d}"
+                ),
+            )
+        )
+    return findings
+
+
+def _acknowledged_by(entry: Entry, due: datetime.datetime) -> bool:
+    ack = getattr(entry, "acknowledgement", None)
+    if ack is None:
+        return False
+    if ack.acknowledged_on < due.date():
+        return True
+    if ack.acknowledged_on > due.date():
+        return False
+    # On the due day itself: an imported acknowledgement carries only its date,
+    # so it is taken as in time; a live one is judged by when it was recorded.
+    return entry.import_batch_id is not None or ack.recorded_at <= due
+
+
+RULE_TYPES: dict[str, Callable[[Rule, Context], list[Finding]]] = {
+    RuleType.LEVEL_REACHED: level_reached,
+    RuleType.SERIOUS_INCIDENT: serious_incident,
+    RuleType.FREQUENCY: frequency,
+    RuleType.VOICE_UNANSWERED: voice_unanswered,
+    RuleType.REFERRAL_NO_DECISION: referral_no_decision,
+    RuleType.NOT_SUSTAINED: not_sustained,
+    RuleType.TURNOVER: turnover,
+    RuleType.RETURN_HOME: return_home,
+    RuleType.DOMESTIC_ABUSE_NOTICE: domestic_abuse_notice,
+}

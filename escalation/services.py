@@ -1,0 +1,520 @@
+"""Evaluating children, and every change to alerts and rule sets.
+
+`child_evaluate` is the one place where rules become alerts. The workers, the
+sweep and the replay all call it; only its clock and whether it notifies differ.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from agencies.models import AgencyKind, Role, User
+from chronology.audit import audit_record
+from chronology.models import Child, EntryCategory, Involvement
+from chronology.selectors import child_is_visible_to
+from neglect_tool.selectors import child_score, scoring_config_active
+
+from .models import (
+    DISAGREEMENT_CODE,
+    UNRESOLVED,
+    Alert,
+    AlertEvent,
+    AlertEvidence,
+    AlertStatus,
+    ChildWatch,
+    Notification,
+    Rule,
+    RuleSet,
+    RuleSetStatus,
+)
+from .rules import RULE_TYPES, Context, Finding
+from .working_time import add_working_hours
+
+logger = logging.getLogger(__name__)
+
+
+class StaleVersion(Exception):
+    """The alert changed since the caller read it; nothing was written."""
+
+
+@dataclass
+class EvaluationResult:
+    raised: list[Alert] = field(default_factory=list)
+    grown: list[Alert] = field(default_factory=list)
+    resolved: list[Alert] = field(default_factory=list)
+    level: int = 1
+
+
+def rule_set_active() -> RuleSet:
+    return RuleSet.objects.get(status=RuleSetStatus.ACTIVE)
+
+
+# --- marking and evaluating ----------------------------------------------------------
+
+
+def children_mark_for_evaluation(child_ids) -> None:
+    """Record, in the caller's transaction, that these children need evaluating,
+    and queue the evaluation for after the commit (never before: a worker must
+    not look for rows that are not committed yet). If the queue is unreachable
+    the mark stays, and the sweep evaluates them."""
+    now = timezone.now()
+    for child_id in child_ids:
+        watch, created = ChildWatch.objects.get_or_create(
+            child_id=child_id, defaults={"due_since": now}
+        )
+        if not created and watch.due_since is None:
+            ChildWatch.objects.filter(child_id=child_id, due_since__isnull=True).update(
+                due_since=now
+            )
+    ids = list(child_ids)
+    transaction.on_commit(lambda: _queue_evaluations(ids))
+
+
+def _queue_evaluations(child_ids) -> None:
+    from .tasks import child_evaluate_task
+
+    for child_id in child_ids:
+        try:
+            child_evaluate_task.apply_async((child_id,), retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep will catch up
+            logger.warning("Could not queue evaluation of child %s; the sweep will.", child_id)
+
+
+def _load_context(child: Child, now: datetime.datetime, watch: ChildWatch, config) -> Context:
+    today = timezone.localtime(now).date()
+    entries = list(
+        child.entries.filter(event_date__lte=today)
+        .current()
+        .select_related("agency", "acknowledgement")
+        .prefetch_related(
+            Prefetch("category_rows", queryset=EntryCategory.objects.order_by("id")),
+            "attendance_rows",
+        )
+        .order_by("event_date", "event_time", "recorded_at")
+    )
+    score = child_score(child, today, config=config)
+    rose_on = {}
+    for level in (2, 3, 4):
+        if score.level >= level:
+            rose_on[str(level)] = watch.level_rose_on.get(str(level), today.isoformat())
+    resolved = {}
+    for code, key, day in Alert.objects.filter(
+        child=child, status=AlertStatus.RESOLVED
+    ).values_list("rule_code", "episode_key", "resolved_on"):
+        if day and day <= today and day > resolved.get((code, key), datetime.date.min):
+            resolved[(code, key)] = day
+    return Context(
+        child=child,
+        now=now,
+        today=today,
+        entries=entries,
+        score=score,
+        level_rose_on=rose_on,
+        status_periods=list(child.status_periods.all()),
+        allocations=list(child.allocations.filter(started_on__lte=today).order_by("started_on")),
+        resolved_on=resolved,
+    )
+
+
+def child_evaluate(
+    *,
+    child_id: int,
+    now: datetime.datetime | None = None,
+    rule_set: RuleSet | None = None,
+    notify: bool = True,
+) -> EvaluationResult:
+    """Run every enabled rule for one child at `now` and bring its alerts in line.
+
+    Guarantees: the child's row is locked for the evaluation, so two workers take
+    turns; an episode never gets a second unresolved alert (a unique index decides
+    even without the lock); a multi-agency decision resolves the open alerts it
+    covers and is linked to them; notifications go out only after commit. Safe to
+    run any number of times."""
+    real_start = timezone.now()
+    now = now or real_start
+    rule_set = rule_set or rule_set_active()
+    config = scoring_config_active()
+    result = EvaluationResult()
+    with transaction.atomic():
+        child = Child.objects.select_for_update().get(pk=child_id)
+        watch, _ = ChildWatch.objects.get_or_create(child=child)
+        ctx = _load_context(child, now, watch, config)
+        result.level = ctx.score.level
+
+        result.resolved = _resolve_covered(child, ctx)
+        findings: list[Finding] = []
+        for rule in rule_set.rules.filter(is_enabled=True).order_by("code"):
+            findings.extend(RULE_TYPES[rule.type](rule, ctx))
+        for finding in findings:
+            alert, created = _alert_for(child, finding, ctx, rule_set)
+            (result.raised if created else result.grown).append(alert)
+
+        watch.level = ctx.score.level
+        watch.score = ctx.score.total
+        watch.config_version = ctx.score.config_version
+        watch.level_rose_on = ctx.level_rose_on
+        watch.evaluated_at = real_start
+        watch.next_check_at = min(ctx.next_checks, default=None)
+        watch.save(
+            update_fields=[
+                "level",
+                "score",
+                "config_version",
+                "level_rose_on",
+                "evaluated_at",
+                "next_check_at",
+            ]
+        )
+        # Clear the outbox mark only if nothing new arrived while we were working.
+        ChildWatch.objects.filter(child=child, due_since__lte=real_start).update(due_since=None)
+        if notify:
+            for alert in result.raised:
+                _notify(alert, level=1)
+    return result
+
+
+def _resolve_covered(child: Child, ctx: Context) -> list[Alert]:
+    decisions = ctx.multi_agency_decisions()
+    resolved = []
+    for alert in Alert.objects.filter(child=child, status__in=UNRESOLVED).select_for_update():
+        decision = next((d for d in decisions if d.event_date >= alert.pattern_started_on), None)
+        if decision is None:
+            continue
+        present = len(decision.attendance_rows.all())
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_by_decision = decision
+        alert.resolved_on = decision.event_date
+        alert.ladder_due_at = None
+        alert.version += 1
+        alert.save(
+            update_fields=[
+                "status",
+                "resolved_by_decision",
+                "resolved_on",
+                "ladder_due_at",
+                "version",
+            ]
+        )
+        AlertEvent.objects.create(
+            alert=alert,
+            status=alert.status,
+            ladder_level=alert.ladder_level,
+            reason=(
+                f"Resolved by the {decision.get_decision_type_display().lower()} of "
+                f"{decision.event_date:%Y-%m-%d} with {present} agencies present"
+            ),
+        )
+        resolved.append(alert)
+    return resolved
+
+
+def _alert_for(child: Child, finding: Finding, ctx: Context, rule_set: RuleSet):
+    """The unresolved alert of this episode, made now if there is none. Returns (alert, created)."""
+    existing = Alert.objects.filter(
+        child=child,
+        rule_code=finding.rule.code,
+        episode_key=finding.episode_key,
+        status__in=UNRESOLVED,
+    ).first()
+    created = False
+    if existing is None:
+        try:
+            with transaction.atomic():
+                existing = Alert.objects.create(
+                    child=child,
+                    rule=finding.rule,
+                    rule_code=finding.rule.code,
+                    episode_key=finding.episode_key,
+                    reason=finding.reason,
+                    categories=finding.categories,
+                    pattern_started_on=finding.started_on,
+                    raised_on=ctx.today,
+                    urgency=finding.urgency,
+                    ladder_due_at=add_working_hours(ctx.now, rule_set.level_2_after_working_hours),
+                )
+                AlertEvent.objects.create(
+                    alert=existing, status=existing.status, ladder_level=1, reason=finding.reason
+                )
+                created = True
+        except IntegrityError:
+            # Another evaluation raised it first: the index kept it to one.
+            existing = Alert.objects.get(
+                child=child,
+                rule_code=finding.rule.code,
+                episode_key=finding.episode_key,
+                status__in=UNRESOLVED,
+            )
+    elif finding.urgency > existing.urgency:
+        existing.urgency = finding.urgency
+        existing.reason = finding.reason
+        existing.categories = sorted(set(existing.categories) | set(finding.categories))
+        existing.version += 1
+        existing.save(update_fields=["urgency", "reason", "categories", "version"])
+    AlertEvidence.objects.bulk_create(
+        [AlertEvidence(alert=existing, entry=e) for e in finding.evidence], ignore_conflicts=True
+    )
+    return existing, created
+
+
+# --- who is told ---------------------------------------------------------------------
+
+
+def alert_recipients(alert: Alert, level: int) -> list[User]:
+    """Level 1: the involved agencies' safeguarding leads and managers (or the
+    rule's roles and agency kinds). Level 2: managers in involved social care.
+    Level 3: the safeguarding partnership's managers and leads."""
+    today = timezone.localdate()
+    involved = Involvement.objects.active_on(today).filter(child=alert.child).values("agency")
+    users = User.objects.filter(is_active=True)
+    if level == 1:
+        rule = alert.rule
+        roles = (rule.notify_roles if rule and rule.notify_roles else None) or [
+            Role.SAFEGUARDING_LEAD,
+            Role.MANAGER,
+        ]
+        users = users.filter(agency__in=involved, role__in=roles)
+        if rule and rule.notify_agency_kinds:
+            users = users.filter(agency__kind__in=rule.notify_agency_kinds)
+    elif level == 2:
+        users = users.filter(
+            agency__in=involved, agency__kind=AgencyKind.SOCIAL_CARE, role=Role.MANAGER
+        )
+    else:
+        partnership = (
+            alert.rule.rule_set.partnership if alert.rule else rule_set_active().partnership
+        )
+        if partnership is None:
+            return []
+        users = users.filter(agency=partnership, role__in=[Role.MANAGER, Role.SAFEGUARDING_LEAD])
+    return list(users)
+
+
+def _notify(alert: Alert, *, level: int) -> None:
+    recipients = alert_recipients(alert, level)
+    Notification.objects.bulk_create(
+        [Notification(user=u, alert=alert, ladder_level=level) for u in recipients],
+        ignore_conflicts=True,
+    )
+    emails = [u.email for u in recipients if u.email]
+    if emails:
+        # The message names no child: mail leaves the system, the record does not.
+        subject = f"Safeguarding alert at level {level}: please review"
+        body = (
+            "An escalation alert needs your attention. Sign in to the chronology to see it "
+            f"(alert {alert.public_id})."
+        )
+        # One message each, so recipients in different agencies do not see each other.
+        transaction.on_commit(lambda: _send_each(subject, body, emails))
+
+
+def _send_each(subject: str, body: str, emails: list[str]) -> None:
+    for email in emails:
+        try:
+            send_mail(subject, body, None, [email])
+        except Exception:  # noqa: BLE001 - a mail failure must not undo the alert
+            logger.exception("Could not email an alert notification to %s", email)
+
+
+# --- the ladder ----------------------------------------------------------------------
+
+
+def ladder_advance_due(*, now: datetime.datetime | None = None) -> int:
+    """Move every unacknowledged alert whose timer has run out one rung up.
+    Each move is a conditional update, so two beats or workers never move one
+    alert twice. Returns how many moved."""
+    now = now or timezone.now()
+    moved = 0
+    due = Alert.objects.filter(
+        status__in=[AlertStatus.OPEN, AlertStatus.ESCALATED],
+        ladder_level__lt=3,
+        ladder_due_at__lte=now,
+    ).select_related("rule__rule_set")
+    for alert in due:
+        rule_set = alert.rule.rule_set if alert.rule else rule_set_active()
+        new_level = alert.ladder_level + 1
+        next_due = (
+            add_working_hours(now, rule_set.level_3_after_working_hours) if new_level < 3 else None
+        )
+        with transaction.atomic():
+            changed = Alert.objects.filter(
+                pk=alert.pk,
+                ladder_level=alert.ladder_level,
+                status__in=[AlertStatus.OPEN, AlertStatus.ESCALATED],
+            ).update(
+                ladder_level=new_level,
+                status=AlertStatus.ESCALATED,
+                ladder_due_at=next_due,
+                version=alert.version + 1,
+            )
+            if changed != 1:
+                continue
+            alert.refresh_from_db()
+            AlertEvent.objects.create(
+                alert=alert,
+                status=AlertStatus.ESCALATED,
+                ladder_level=new_level,
+                reason=f"Not acknowledged in time: escalated to level {new_level}",
+            )
+            _notify(alert, level=new_level)
+            moved += 1
+    return moved
+
+
+# --- people acting on alerts ------------------------------------------------------------
+
+
+def _locked_alert(actor, alert: Alert, expected_version: int | None) -> Alert:
+    alert = Alert.objects.select_for_update().select_related("child").get(pk=alert.pk)
+    if not child_is_visible_to(user=actor, child=alert.child):
+        raise PermissionDenied("No alert found")
+    if expected_version is not None and alert.version != expected_version:
+        raise StaleVersion(f"The alert changed (version {alert.version}); reload it.")
+    return alert
+
+
+def _record(actor, alert: Alert, action: str, reason: str, fields: list[str]) -> Alert:
+    alert.version += 1
+    alert.save(update_fields=[*fields, "version"])
+    AlertEvent.objects.create(
+        alert=alert,
+        status=alert.status,
+        ladder_level=alert.ladder_level,
+        actor=actor,
+        reason=reason,
+    )
+    audit_record(
+        actor=actor, action=action, child=alert.child, obj=alert, details={"reason": reason}
+    )
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(
+    *, actor, alert: Alert, reason: str, expected_version: int | None = None
+) -> Alert:
+    """Someone has seen the alert and is acting: the ladder stops climbing. It is
+    not resolved: that needs a multi-agency decision, or a manager's reason."""
+    alert = _locked_alert(actor, alert, expected_version)
+    if alert.status == AlertStatus.RESOLVED:
+        raise ValidationError({"status": "This alert is already resolved."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say what you are doing about it."})
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.ladder_due_at = None
+    return _record(actor, alert, "alert.acknowledge", reason, ["status", "ladder_due_at"])
+
+
+@transaction.atomic
+def alert_assign(
+    *, actor, alert: Alert, assignee: User, reason: str, expected_version=None
+) -> Alert:
+    alert = _locked_alert(actor, alert, expected_version)
+    if actor.role != Role.MANAGER:
+        raise PermissionDenied("Only a manager assigns alerts.")
+    if not child_is_visible_to(user=assignee, child=alert.child):
+        raise ValidationError({"assignee": "That person's agency is not involved with the child."})
+    alert.assigned_to = assignee
+    return _record(
+        actor, alert, "alert.assign", reason or f"Assigned to {assignee}", ["assigned_to"]
+    )
+
+
+@transaction.atomic
+def alert_resolve(*, actor, alert: Alert, reason: str, expected_version=None) -> Alert:
+    """A manager closes an alert without a multi-agency decision, saying why."""
+    alert = _locked_alert(actor, alert, expected_version)
+    if actor.role != Role.MANAGER:
+        raise PermissionDenied("Only a manager resolves an alert without a decision.")
+    if alert.status == AlertStatus.RESOLVED:
+        raise ValidationError({"status": "This alert is already resolved."})
+    if len(reason.strip()) < 20:
+        raise ValidationError({"reason": "Give the reason in at least 20 characters."})
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_on = timezone.localdate()
+    alert.ladder_due_at = None
+    return _record(
+        actor, alert, "alert.resolve", reason, ["status", "resolved_on", "ladder_due_at"]
+    )
+
+
+@transaction.atomic
+def disagreement_raise(*, actor, child: Child, reason: str) -> Alert:
+    """A practitioner's formal escalation ("this child needs a strategy
+    discussion"). It climbs the same ladder and every involved agency sees it
+    until it is resolved."""
+    if not child_is_visible_to(user=actor, child=child):
+        raise PermissionDenied("No child found")
+    if len(reason.strip()) < 20:
+        raise ValidationError(
+            {"reason": "Say what you think should happen, in 20 characters or more."}
+        )
+    now = timezone.now()
+    rule_set = rule_set_active()
+    alert = Alert.objects.create(
+        child=child,
+        rule=None,
+        rule_code=DISAGREEMENT_CODE,
+        episode_key=str(now.timestamp()),
+        reason=f"Professional disagreement raised by {actor} ({actor.agency}): {reason}",
+        categories=[],
+        pattern_started_on=timezone.localdate(),
+        raised_on=timezone.localdate(),
+        raised_by=actor,
+        ladder_due_at=add_working_hours(now, rule_set.level_2_after_working_hours),
+    )
+    AlertEvent.objects.create(
+        alert=alert, status=alert.status, ladder_level=1, actor=actor, reason=alert.reason
+    )
+    audit_record(actor=actor, action="disagreement.raise", child=child, obj=alert)
+    _notify(alert, level=1)
+    return alert
+
+
+# --- rule sets -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rule_set_draft(*, actor, based_on: RuleSet, note: str = "") -> RuleSet:
+    """A new draft version copying `based_on` and its rules, to edit and back-test."""
+    version = (RuleSet.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    draft = RuleSet.objects.create(
+        version=version,
+        note=note,
+        level_2_after_working_hours=based_on.level_2_after_working_hours,
+        level_3_after_working_hours=based_on.level_3_after_working_hours,
+        partnership=based_on.partnership,
+        created_by=actor,
+    )
+    Rule.objects.bulk_create(
+        Rule(
+            rule_set=draft,
+            code=r.code,
+            type=r.type,
+            params=r.params,
+            notify_roles=r.notify_roles,
+            notify_agency_kinds=r.notify_agency_kinds,
+            is_enabled=r.is_enabled,
+        )
+        for r in based_on.rules.all()
+    )
+    audit_record(actor=actor, action="rule_set.draft", obj=draft)
+    return draft
+
+
+@transaction.atomic
+def rule_set_activate(*, actor, draft: RuleSet) -> RuleSet:
+    draft = RuleSet.objects.select_for_update().get(pk=draft.pk)
+    if draft.status != RuleSetStatus.DRAFT:
+        raise ValidationError({"status": "Only a draft can be activated."})
+    RuleSet.objects.filter(status=RuleSetStatus.ACTIVE).update(status=RuleSetStatus.RETIRED)
+    draft.status = RuleSetStatus.ACTIVE
+    draft.activated_at = timezone.now()
+    draft.save(update_fields=["status", "activated_at"])
+    audit_record(actor=actor, action="rule_set.activate", obj=draft)
+    return draft
