@@ -272,3 +272,41 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.name}"
+
+
+class BackTestStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BackTest(models.Model):
+    """A replay of a draft rule set, beside the active one, over stored case
+    histories and part of the live chronology. Run by a worker; the page polls it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="backtests")
+    baseline = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=BackTestStatus.choices, default=BackTestStatus.QUEUED
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Back-test of {self.rule_set} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0

@@ -41,3 +41,10 @@ def evaluations_sweep() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def ladder_tick() -> int:
     return ladder_advance_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def backtest_run_task(backtest_id: int) -> None:
+    from .backtest import backtest_run
+
+    backtest_run(backtest_id)

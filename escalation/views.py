@@ -1,0 +1,237 @@
+"""Pages for alerts, the managers' escalation dashboard, disagreements, and the
+admins' rule drafts and back-tests. Every write goes through escalation.services."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from agencies.models import Role, User
+from chronology.audit import audit_record
+from chronology.selectors import child_get_for_user
+
+from . import backtest as backtests
+from . import services
+from .models import UNRESOLVED, AlertStatus, BackTest, RuleSet, RuleSetStatus
+from .selectors import alert_get_for_user, alerts_open_for_user, dashboard_figures
+
+
+def role_required(*roles):
+    """403 for a signed-in user whose role does not use this page."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if request.user.role not in roles:
+                raise PermissionDenied("Your role does not use this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+RECORD_ROLES = (Role.PRACTITIONER, Role.SAFEGUARDING_LEAD, Role.MANAGER)
+
+
+@role_required(Role.MANAGER, Role.SAFEGUARDING_LEAD)
+def dashboard(request):
+    alerts = alerts_open_for_user(user=request.user)
+    filters = {
+        "ladder_level": request.GET.get("level", ""),
+        "rule_code": request.GET.get("rule", ""),
+        "status": request.GET.get("status", ""),
+    }
+    if filters["ladder_level"] in {"1", "2", "3"}:
+        alerts = alerts.filter(ladder_level=int(filters["ladder_level"]))
+    if filters["rule_code"]:
+        alerts = alerts.filter(rule_code=filters["rule_code"])
+    if filters["status"] in UNRESOLVED:
+        alerts = alerts.filter(status=filters["status"])
+    if request.GET.get("mine"):
+        alerts = alerts.filter(assigned_to=request.user)
+    alerts = list(alerts[:200])
+    return render(
+        request,
+        "escalation/dashboard.html",
+        {
+            "alerts": alerts,
+            "figures": dashboard_figures(user=request.user, alerts=alerts),
+            "filters": filters,
+            "statuses": [(s, AlertStatus(s).label) for s in UNRESOLVED],
+            "rule_codes": sorted({a.rule_code for a in alerts} | {filters["rule_code"]} - {""}),
+        },
+    )
+
+
+@role_required(*RECORD_ROLES)
+@transaction.atomic
+def alert_detail(request, public_id):
+    alert = alert_get_for_user(user=request.user, public_id=public_id)
+    audit_record(actor=request.user, action="alert.view", child=alert.child, obj=alert)
+    colleagues = (
+        User.objects.filter(agency=request.user.agency, is_active=True, role__in=RECORD_ROLES)
+        if request.user.role == Role.MANAGER
+        else User.objects.none()
+    )
+    return render(
+        request,
+        "escalation/alert_detail.html",
+        {
+            "alert": alert,
+            "evidence": alert.evidence.select_related("agency").order_by("event_date"),
+            "history": alert.history.select_related("actor"),
+            "colleagues": colleagues,
+            "is_manager": request.user.role == Role.MANAGER,
+        },
+    )
+
+
+def _alert_action(request, public_id, act):
+    alert = alert_get_for_user(user=request.user, public_id=public_id)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        act(alert, request.POST.get("reason", ""), version)
+    except services.StaleVersion:
+        messages.error(
+            request, "Someone changed this alert while you were reading it: check it again."
+        )
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        messages.success(request, "Done.")
+    return redirect("alert_detail", public_id=alert.public_id)
+
+
+@role_required(*RECORD_ROLES)
+@require_POST
+def alert_acknowledge(request, public_id):
+    return _alert_action(
+        request,
+        public_id,
+        lambda alert, reason, version: services.alert_acknowledge(
+            actor=request.user, alert=alert, reason=reason, expected_version=version
+        ),
+    )
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def alert_resolve(request, public_id):
+    return _alert_action(
+        request,
+        public_id,
+        lambda alert, reason, version: services.alert_resolve(
+            actor=request.user, alert=alert, reason=reason, expected_version=version
+        ),
+    )
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def alert_assign(request, public_id):
+    assignee = get_object_or_404(
+        User, public_id=request.POST.get("assignee") or None, agency=request.user.agency
+    )
+    return _alert_action(
+        request,
+        public_id,
+        lambda alert, reason, version: services.alert_assign(
+            actor=request.user,
+            alert=alert,
+            assignee=assignee,
+            reason=reason,
+            expected_version=version,
+        ),
+    )
+
+
+@role_required(*RECORD_ROLES)
+def disagreement_create(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    error = None
+    if request.method == "POST":
+        try:
+            alert = services.disagreement_raise(
+                actor=request.user, child=child, reason=request.POST.get("reason", "")
+            )
+        except ValidationError as exc:
+            error = exc.message_dict["reason"][0]
+        else:
+            messages.success(request, "Your escalation has been raised and the leads told.")
+            return redirect("alert_detail", public_id=alert.public_id)
+    return render(
+        request,
+        "escalation/disagreement_form.html",
+        {"child": child, "error": error, "reason": request.POST.get("reason", "")},
+    )
+
+
+# --- admins: rule drafts and back-tests ---------------------------------------------------
+
+
+@role_required(Role.ADMIN)
+def rule_sets(request):
+    return render(
+        request,
+        "escalation/rule_sets.html",
+        {
+            "rule_sets": RuleSet.objects.prefetch_related("rules"),
+            "backtests": BackTest.objects.select_related("rule_set")[:10],
+        },
+    )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def rule_set_draft(request):
+    draft = services.rule_set_draft(
+        actor=request.user, based_on=services.rule_set_active(), note=request.POST.get("note", "")
+    )
+    messages.success(
+        request, f"Draft version {draft.version} made: edit its rules, then back-test it."
+    )
+    return redirect("rule_sets")
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def rule_set_backtest(request, version):
+    draft = get_object_or_404(RuleSet, version=version, status=RuleSetStatus.DRAFT)
+    backtest = backtests.backtest_start(actor=request.user, rule_set=draft)
+    return redirect("backtest_detail", public_id=backtest.public_id)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def rule_set_activate(request, version):
+    draft = get_object_or_404(RuleSet, version=version, status=RuleSetStatus.DRAFT)
+    if not draft.backtests.filter(status="done").exists():
+        messages.error(request, "Back-test the draft before activating it.")
+    else:
+        services.rule_set_activate(actor=request.user, draft=draft)
+        messages.success(request, f"Version {draft.version} is now active.")
+    return redirect("rule_sets")
+
+
+@role_required(Role.ADMIN)
+def backtest_detail(request, public_id):
+    backtest = get_object_or_404(
+        BackTest.objects.select_related("rule_set", "baseline"), public_id=public_id
+    )
+    template = (
+        "escalation/_backtest_progress.html"
+        if request.headers.get("HX-Request") or request.GET.get("fragment")
+        else "escalation/backtest_detail.html"
+    )
+    return render(request, template, {"backtest": backtest})
