@@ -5,11 +5,25 @@ with it, and only to roles that work with records (see agencies.models.RECORD_RO
 Every function here starts from that rule; none lists from `objects.all()`.
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+import datetime
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Amendment, Child, Entry, EntryCategory, Involvement
+from .models import (
+    Adult,
+    Allocation,
+    Amendment,
+    Child,
+    ChildAdult,
+    Entry,
+    EntryCategory,
+    EntryChild,
+    Involvement,
+    StatusPeriod,
+)
 
 
 def children_visible_to(*, user) -> QuerySet[Child]:
@@ -66,3 +80,166 @@ def amendments_for_child(*, user, child: Child) -> QuerySet[Amendment]:
     return Amendment.objects.filter(entry__child_rows__child=child).select_related(
         "entry", "replacement", "author"
     )
+
+
+# --- reads for the browser pages ---------------------------------------------------------
+# These take a child already fetched with child_get_for_user (which is the access
+# check), so a page does not pay for the same check twice.
+
+SIGNIFICANT_KINDS = ("decision", "status", "referral")
+
+
+def chronology_for_child_page(*, child: Child, filters: dict | None = None, newest_first=True):
+    """The standing entries about `child`, filtered, ready for a page of the chronology.
+
+    The number of children each entry is about comes as a count in the same query,
+    and categories in one more, so a page costs the same few queries however long
+    the chronology is. `filters` keys: agency (code), kind, category,
+    severity (minimum), date_from, date_to, significant (bool).
+    """
+    filters = filters or {}
+    about = EntryChild.objects.filter(entry=OuterRef("pk"), child=child)
+    entries = Entry.objects.current().filter(Exists(about))
+    if filters.get("agency"):
+        entries = entries.filter(agency__code=filters["agency"])
+    if filters.get("kind"):
+        entries = entries.filter(kind=filters["kind"])
+    if filters.get("category"):
+        entries = entries.filter(
+            Exists(EntryCategory.objects.filter(entry=OuterRef("pk"), category=filters["category"]))
+        )
+    if filters.get("severity"):
+        entries = entries.filter(severity__gte=filters["severity"])
+    if filters.get("date_from"):
+        entries = entries.filter(event_date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        entries = entries.filter(event_date__lte=filters["date_to"])
+    if filters.get("significant"):
+        entries = entries.filter(Q(severity__gte=3) | Q(kind__in=SIGNIFICANT_KINDS))
+    shared = (
+        EntryChild.objects.filter(entry=OuterRef("pk"))
+        .order_by()
+        .values("entry")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    order = ["event_date", "event_time", "recorded_at", "pk"]
+    if newest_first:
+        order = [f"-{field}" for field in order]
+    return (
+        entries.select_related("agency", "author", "amends__entry", "amends__author")
+        .prefetch_related(Prefetch("category_rows", queryset=EntryCategory.objects.order_by("id")))
+        .annotate(children_count=Coalesce(Subquery(shared, output_field=IntegerField()), 0))
+        .order_by(*order)
+    )
+
+
+def child_words_for_child(*, child: Child) -> QuerySet[Entry]:
+    """Everything the child said, to any agency, oldest first (standing entries only)."""
+    return (
+        Entry.objects.current()
+        .filter(child_rows__child=child, kind="child_voice", child_words__isnull=False)
+        .exclude(child_words="")
+        .select_related("agency")
+        .order_by("event_date", "event_time", "recorded_at", "pk")
+    )
+
+
+def siblings_visible_to(*, user, child: Child) -> QuerySet[Child]:
+    """The other children of `child`'s household that `user` may read."""
+    if not child.household_id:
+        return Child.objects.none()
+    return (
+        children_visible_to(user=user)
+        .filter(household_id=child.household_id)
+        .exclude(pk=child.pk)
+        .order_by("date_of_birth", "given_names")
+    )
+
+
+def children_search(*, user, query: str) -> QuerySet[Child]:
+    """Children `user` may read whose name, date of birth or NHS number matches `query`.
+
+    A date (31/12/2015 or 2015-12-31) matches the date of birth, ten digits (spaces
+    allowed) the NHS number, anything else each word of the name."""
+    query = query.strip()
+    visible = children_visible_to(user=user).select_related("household")
+    if not query:
+        return visible.none()
+    digits = query.replace(" ", "")
+    if digits.isdigit() and len(digits) == 10:
+        return visible.filter(nhs_number=digits)
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d %m %Y"):
+        try:
+            day = datetime.datetime.strptime(query, pattern).date()  # noqa: DTZ007
+        except ValueError:
+            continue
+        return visible.filter(date_of_birth=day)
+    condition = Q()
+    for word in query.split():
+        condition &= Q(given_names__icontains=word) | Q(family_name__icontains=word)
+    return visible.filter(condition)
+
+
+def adults_for_child(*, child: Child) -> QuerySet[ChildAdult]:
+    return ChildAdult.objects.filter(child=child).select_related("adult").order_by("id")
+
+
+def status_periods_for_child(*, child: Child) -> QuerySet[StatusPeriod]:
+    return StatusPeriod.objects.filter(child=child).order_by("started_on", "pk")
+
+
+def allocations_for_child(*, child: Child) -> QuerySet[Allocation]:
+    return (
+        Allocation.objects.filter(child=child)
+        .select_related("worker", "agency")
+        .order_by("started_on", "pk")
+    )
+
+
+def referrals_and_decisions_for_child(*, child: Child) -> QuerySet[Entry]:
+    """Standing referral and decision entries about `child`, oldest first."""
+    return (
+        Entry.objects.current()
+        .filter(child_rows__child=child, kind__in=("referral", "decision"))
+        .select_related("agency")
+        .order_by("event_date", "event_time", "recorded_at", "pk")
+    )
+
+
+def timeline_rows_for_child(*, child: Child, start: datetime.date, end: datetime.date):
+    """(date, agency name, kind, severity) of each standing entry in the period: one query."""
+    return (
+        Entry.objects.current()
+        .filter(child_rows__child=child, event_date__gte=start, event_date__lte=end)
+        .order_by("event_date", "pk")
+        .values_list("event_date", "agency__name", "kind", "severity")
+    )
+
+
+def children_allocated_to(*, user) -> QuerySet[Child]:
+    """Children `user` may read whose case is currently allocated to them."""
+    current = Allocation.objects.filter(
+        child=OuterRef("pk"), worker_id=user.pk, ended_on__isnull=True
+    )
+    return children_visible_to(user=user).filter(Exists(current))
+
+
+def adults_named_for_child(*, child: Child) -> QuerySet[Adult]:
+    """Adults linked to `child`, living in its household, or named on its entries."""
+    named = Q(child_links__child=child) | Q(entry_rows__entry__child_rows__child=child)
+    if child.household_id:
+        named |= Q(household_id=child.household_id)
+    ids = Adult.objects.filter(named).values("pk")
+    return Adult.objects.filter(pk__in=ids).order_by("pk")
+
+
+def entry_get_for_user(*, user, public_id) -> Entry:
+    """An entry about a child `user` may read; otherwise 404, as for a missing one."""
+    about_visible = EntryChild.objects.filter(
+        entry=OuterRef("pk"), child__in=children_visible_to(user=user)
+    )
+    entry = Entry.objects.filter(Exists(about_visible), public_id=public_id).first()
+    if entry is None:
+        raise Http404("No entry found")
+    return entry

@@ -1,9 +1,20 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("children/", views.child_list, name="child_list"),
+    path("children/search/", views.child_search, name="child_search"),
+    path("concerns/new/", views.concern_create, name="concern_create"),
     path("children/<uuid:public_id>/", views.child_detail, name="child_detail"),
+    path("children/<uuid:public_id>/entries/new/", views.entry_create, name="entry_create"),
+    path("children/<uuid:public_id>/visits/new/", views.visit_create, name="visit_create"),
+    path("children/<uuid:public_id>/decisions/new/", views.decision_create, name="decision_create"),
+    path("children/<uuid:public_id>/handover/", views.handover, name="handover"),
+    path("children/<uuid:public_id>/export/", views.export_options, name="export_options"),
+    path("children/<uuid:public_id>/export.pdf", views.export_pdf, name="export_pdf"),
+    path("children/<uuid:public_id>/export.csv", views.export_csv, name="export_csv"),
+    path("children/<uuid:public_id>/export.json", views.export_json, name="export_json"),
+    path("children/<uuid:public_id>/", include("neglect_tool.urls")),
 ]

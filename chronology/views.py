@@ -1,17 +1,121 @@
+"""Browser pages for the chronology.
+
+Every view needs a signed-in user and fetches a child through
+selectors.child_get_for_user, so a child that is not the user's is a 404. Opening a
+child's page is a read of the record and is audited in the request's transaction:
+if the audit row cannot be written, the page fails. Writes go through services.
+
+Read views use `transaction.atomic(savepoint=False)`: there is nothing to roll back
+part of, so a nested call (as in tests) joins the outer transaction rather than
+paying for a savepoint. At the top level it is an ordinary transaction.
+"""
+
+import datetime
+import json
+import re
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import transaction
+from django.db.models import Count, Window
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from neglect_tool.selectors import child_score
+from agencies.models import Agency, Role
+from neglect_tool.charts import heat_map, sparkline
+from neglect_tool.scoring import LEVEL_NAMES
+from neglect_tool.selectors import month_ends, neglect_map, score_history, scores_for_children
 
+from . import interchange, services
 from .audit import audit_record
-from .selectors import child_get_for_user, children_visible_to, entries_for_child
+from .forms import (
+    ChildSearchForm,
+    ChronologyFilterForm,
+    ConcernForm,
+    DecisionForm,
+    EntryForm,
+    ExportForm,
+    VisitForm,
+)
+from .models import Adult
+from .selectors import (
+    adults_for_child,
+    adults_named_for_child,
+    allocations_for_child,
+    child_get_for_user,
+    child_words_for_child,
+    children_allocated_to,
+    children_search,
+    children_visible_to,
+    chronology_for_child_page,
+    referrals_and_decisions_for_child,
+    status_periods_for_child,
+)
+from .vocabulary import EntryKind
+
+PAGE_SIZE = 50
+TREND_MONTHS = 12
+HANDOVER_MAP_MONTHS = 24
+
+
+def months_back(today: datetime.date, months: int) -> datetime.date:
+    """The first day of the month `months - 1` months before `today`'s month."""
+    year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
+    return datetime.date(year, month + 1, 1)
+
+
+def _audit_view(request, child, page: str) -> None:
+    audit_record(
+        actor=request.user, action="child.view", child=child, obj=child, details={"page": page}
+    )
+
+
+# --- home and search ------------------------------------------------------------------------
+
+
+def _with_levels(children, today) -> list[tuple]:
+    children = list(children)
+    scores = scores_for_children(children, today) if children else {}
+    return [(child, scores[child.pk]) for child in children]
 
 
 @login_required
 def home(request):
-    return redirect("child_list")
+    """A page for the user's role: a caseload, pupils, levels, configuration or the audit role."""
+    user, today = request.user, timezone.localdate()
+    if user.role == Role.ADMIN:
+        return render(request, "chronology/home_admin.html")
+    if user.role == Role.AUDITOR or not user.reads_records:
+        return render(request, "chronology/home_auditor.html")
+    visible = children_visible_to(user=user).select_related("household")
+    if user.role == Role.MANAGER:
+        rows = sorted(_with_levels(visible, today), key=lambda r: (-r[1].total, r[0].family_name))
+        by_level = [
+            (
+                f"Level {level}: {LEVEL_NAMES[level].lower()}",
+                [r for r in rows if r[1].level == level],
+            )
+            for level in (4, 3, 2, 1)
+        ]
+        return render(request, "chronology/home_manager.html", {"by_level": by_level})
+    rows = _with_levels(visible, today)
+    if user.role == Role.SAFEGUARDING_LEAD:
+        return render(request, "chronology/home_pupils.html", {"rows": rows})
+    allocated = set(children_allocated_to(user=user).values_list("pk", flat=True))
+    return render(
+        request,
+        "chronology/home_caseload.html",
+        {
+            "allocated_rows": [r for r in rows if r[0].pk in allocated],
+            "rows": rows,
+        },
+    )
 
 
 @login_required
@@ -21,16 +125,348 @@ def child_list(request):
 
 
 @login_required
-@transaction.atomic
+@require_GET
+def child_search(request):
+    form = ChildSearchForm(request.GET or None)
+    results = None
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        results = list(children_search(user=request.user, query=form.cleaned_data["q"])[:100])
+    return render(request, "chronology/child_search.html", {"form": form, "results": results})
+
+
+# --- the child page and its chronology ------------------------------------------------------
+
+
+def _chronology_context(request, child) -> dict:
+    agencies = Agency.objects.filter(is_system=False).order_by("name")
+    form = ChronologyFilterForm(request.GET, agencies=agencies)
+    entries = chronology_for_child_page(
+        child=child, filters=form.filters(), newest_first=form.newest_first
+    )
+    page = paginate(entries, request.GET.get("page"))
+    return {"filter_form": form, "page": page, "entries": page.object_list if page else []}
+
+
+def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
+    """A page of `entries` in one query: the total comes with the rows (a window
+    count), so the page and its "of N" cost one query however long the chronology.
+    A page past the end gives None: the view sends the reader back to the first page."""
+    try:
+        number = max(int(number), 1)
+    except (TypeError, ValueError):
+        number = 1
+    offset = (number - 1) * per_page
+    rows = list(entries.annotate(total_rows=Window(Count("pk")))[offset : offset + per_page])
+    paginator = Paginator(entries, per_page)
+    if rows:
+        paginator.count = rows[0].total_rows  # a cached_property: set, it is never queried
+        return Page(rows, number, paginator)
+    if number > 1:
+        return None
+    paginator.count = 0
+    return Page([], 1, paginator)
+
+
+@login_required
+@require_GET
 def child_detail(request, public_id):
-    """A child's page. Opening it is a read of the record, so it is audited; the
-    audit row is written in the request's transaction, and if it fails the page fails."""
+    """A child's page: who they are, their status, level and words, and the chronology."""
     child = child_get_for_user(user=request.user, public_id=public_id)
-    entries = list(entries_for_child(user=request.user, child=child))
-    score = child_score(child, timezone.localdate())
-    audit_record(actor=request.user, action="child.view", child=child, obj=child)
+    with transaction.atomic(savepoint=False):
+        context = {"child": child, **_chronology_context(request, child)}
+        if context["page"] is None:  # a page past the end, e.g. after filtering
+            query = request.GET.copy()
+            query.pop("page")
+            return redirect(f"{request.path}?{query.urlencode()}#chronology")
+        today = timezone.localdate()
+        months = month_ends(months_back(today, TREND_MONTHS), today)
+        history = score_history(child, months)
+        context.update(
+            {
+                "score": history[-1],
+                "trend": sparkline([s.total for s in history], months),
+                "adults": adults_for_child(child=child),
+                "status_periods": status_periods_for_child(child=child),
+                "child_words": child_words_for_child(child=child),
+            }
+        )
+        _audit_view(request, child, "child")
+        return render(request, "chronology/child_detail.html", context)
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def _record(request, form, *, children, **fixed):
+    """Call entry_record with the form's data; put a refusal back on the form."""
+    data = {k: v for k, v in form.cleaned_data.items() if k != "child"}
+    try:
+        return services.entry_record(actor=request.user, children=children, **data, **fixed)
+    except ValidationError as error:
+        form.add_service_errors(error)
+    except PermissionDenied as error:
+        raise Http404("No child found") from error
+    return None
+
+
+def _recorded(request, child, what: str):
+    messages.success(request, f"{what} recorded for {child.full_name}.")
+    return redirect("child_detail", public_id=child.public_id)
+
+
+def _form_page(request, child, form, template, page, **extra):
+    if request.method == "GET":
+        with transaction.atomic(savepoint=False):
+            _audit_view(request, child, page)
+    return render(request, template, {"child": child, "form": form, **extra})
+
+
+@login_required
+def entry_create(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    form = EntryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and _record(request, form, children=[child]):
+        return _recorded(request, child, "Entry")
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/entry_form.html",
+        "entry_form",
+        heading="Add an entry",
+        draft_key=f"entry:{child.public_id}",
+    )
+
+
+@login_required
+def visit_create(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    form = VisitForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _record(request, form, children=[child], kind=EntryKind.VISIT)
+    ):
+        return _recorded(request, child, "Visit")
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/visit_form.html",
+        "visit_form",
+        heading="Record a visit",
+        draft_key=f"visit:{child.public_id}",
+        submit="Save visit",
+    )
+
+
+@login_required
+def decision_create(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    form = DecisionForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _record(request, form, children=[child], kind=EntryKind.DECISION)
+    ):
+        return _recorded(request, child, "Decision")
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/decision_form.html",
+        "decision_form",
+        heading="Record a multi-agency decision",
+        draft_key=f"decision:{child.public_id}",
+        submit="Save decision",
+    )
+
+
+@login_required
+def concern_create(request):
+    """A school lead's quick concern: the pupil is picked from the children they may see."""
+    children = children_visible_to(user=request.user).order_by("family_name", "given_names")
+    initial = {"child": request.GET.get("child", "")}
+    form = ConcernForm(request.POST or None, children=children, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        child = form.cleaned_data["child"]
+        if _record(request, form, children=[child], kind=EntryKind.CONCERN):
+            return _recorded(request, child, "Concern")
     return render(
         request,
-        "chronology/child_detail.html",
-        {"child": child, "entries": entries, "score": score},
+        "chronology/concern_form.html",
+        {
+            "form": form,
+            "heading": "Record a concern",
+            "draft_key": "concern",
+            "submit": "Save concern",
+        },
     )
+
+
+# --- handover ----------------------------------------------------------------------------
+
+
+def _referral_outcomes(entries) -> list[dict]:
+    """Each referral with the decisions made after it, up to the next referral.
+    Decisions before the first referral are listed on their own."""
+    groups: list[dict] = []
+    for entry in entries:
+        if entry.kind == EntryKind.REFERRAL or not groups:
+            groups.append(
+                {"referral": entry if entry.kind == EntryKind.REFERRAL else None, "decisions": []}
+            )
+            if entry.kind == EntryKind.REFERRAL:
+                continue
+        groups[-1]["decisions"].append(entry)
+    return groups
+
+
+@login_required
+@require_GET
+def handover(request, public_id):
+    """The whole history on one page, so a new worker does not start again."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    with transaction.atomic(savepoint=False):
+        today = timezone.localdate()
+        neglect = neglect_map(child, months_back(today, HANDOVER_MAP_MONTHS), today)
+        context = {
+            "child": child,
+            "status_periods": status_periods_for_child(child=child),
+            "referrals": _referral_outcomes(referrals_and_decisions_for_child(child=child)),
+            "map": neglect,
+            "map_svg": heat_map(neglect),
+            "child_words": child_words_for_child(child=child),
+            "allocations": allocations_for_child(child=child),
+        }
+        _audit_view(request, child, "handover")
+        return render(request, "chronology/handover.html", context)
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def export_options(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    return _form_page(request, child, ExportForm(), "chronology/export.html", "export")
+
+
+def _download(content, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _file_stem(child) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "-", child.full_name).strip("-").lower() or "child"
+    return f"chronology-{name}-{timezone.localdate():%Y-%m-%d}"
+
+
+@login_required
+@require_GET
+@never_cache
+def export_csv(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    text = interchange.export_csv([child], actor=request.user)  # audited there
+    return _download(text, "text/csv; charset=utf-8", f"{_file_stem(child)}.csv")
+
+
+@login_required
+@require_GET
+@never_cache
+def export_json(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    document = interchange.export_document([child], actor=request.user)  # audited there
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return _download(text, "application/json; charset=utf-8", f"{_file_stem(child)}.json")
+
+
+class Redactor:
+    """Replaces adults' names with 'Adult 1', 'Adult 2'… in text for a redacted export.
+
+    Full names are replaced, then given names on their own, except a given name that
+    is also part of a child's name in the document (it would hide the child's own
+    name). Family names alone are left: they are usually the child's too."""
+
+    def __init__(self, adults: list[Adult], child_names: list[str]):
+        child_words = {w.lower() for name in child_names for w in name.split()}
+        self.labels: dict[int, str] = {}
+        patterns: list[tuple[str, str]] = []
+        for number, adult in enumerate(adults, start=1):
+            label = f"Adult {number}"
+            self.labels[adult.pk] = label
+            patterns.append((adult.name, label))
+            given = adult.name.split()[0] if adult.name.split() else ""
+            if len(given) >= 3 and given.lower() not in child_words:
+                patterns.append((given, label))
+        # Longest first, so "Anna Q" goes before "Anna".
+        patterns.sort(key=lambda p: -len(p[0]))
+        self.patterns = [
+            (re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE), label)
+            for name, label in patterns
+            if name.strip()
+        ]
+
+    def __call__(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        for pattern, label in self.patterns:
+            text = pattern.sub(label, text)
+        return text
+
+
+@login_required
+@require_GET
+@never_cache
+def export_pdf(request, public_id):
+    """The chronology as a PDF for a conference or court bundle, optionally redacted."""
+    from weasyprint import HTML  # imported here: it is slow to load and only PDFs need it
+
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    with transaction.atomic(savepoint=False):
+        form = ExportForm(request.GET)
+        redact = form.is_valid() and form.cleaned_data["redact"]
+        today = timezone.localdate()
+        entries = list(chronology_for_child_page(child=child, newest_first=False))
+        adults = list(adults_named_for_child(child=child))
+        redactor = Redactor(adults, [child.full_name]) if redact else (lambda text: text)
+        rows = [
+            {
+                "entry": entry,
+                "summary": redactor(entry.summary),
+                "child_words": redactor(entry.child_words),
+                "action": redactor(entry.action),
+                "decision_notes": redactor(entry.decision_notes),
+            }
+            for entry in entries
+        ]
+        neglect = neglect_map(child, months_back(today, HANDOVER_MAP_MONTHS), today)
+        html = render_to_string(
+            "chronology/export_pdf.html",
+            {
+                "child": child,
+                "rows": rows,
+                "adults": [
+                    {"name": redactor.labels[a.pk] if redact else a.name, "adult": a}
+                    for a in adults
+                ],
+                "redacted": redact,
+                "map_svg": heat_map(neglect, ident="pdf-map"),
+                "generated_by": request.user,
+                "generated_at": timezone.localtime(),
+            },
+            request=request,
+        )
+        audit_record(
+            actor=request.user,
+            action="child.export",
+            child=child,
+            obj=child,
+            details={"format": "pdf", "redacted": bool(redact), "entries": len(entries)},
+        )
+        pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+        suffix = "-redacted" if redact else ""
+        return _download(pdf, "application/pdf", f"{_file_stem(child)}{suffix}.pdf")

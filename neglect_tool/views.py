@@ -1,0 +1,147 @@
+"""Neglect map pages: a child's domain × month map and timeline, and the household's
+siblings side by side. Children are fetched through chronology.selectors, so a child
+that is not the user's is a 404; each child shown is audited as viewed."""
+
+import datetime
+from collections import defaultdict
+
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from chronology.audit import audit_record
+from chronology.selectors import child_get_for_user, siblings_visible_to, timeline_rows_for_child
+from chronology.views import months_back
+
+from .charts import BANDS, heat_map, timeline
+from .models import Domain
+from .scoring import AssessmentRow, EvidenceRow, score_evidence
+from .selectors import (
+    _assessment_rows,
+    _current_entry_rows,
+    month_ends,
+    neglect_map,
+    scoring_config_active,
+)
+
+PERIODS = {"12": 12, "24": 24, "36": 36, "60": 60}
+DEFAULT_PERIOD = "24"
+
+
+def _period(request) -> tuple[str, datetime.date, datetime.date]:
+    key = request.GET.get("months", DEFAULT_PERIOD)
+    if key not in PERIODS:
+        key = DEFAULT_PERIOD
+    today = timezone.localdate()
+    return key, months_back(today, PERIODS[key]), today
+
+
+def household_maps(children: list, start: datetime.date, end: datetime.date) -> list[dict]:
+    """neglect_tool.selectors.household_neglect_maps in four queries, however many
+    siblings: the evidence of all of them is fetched at once and fed to the same
+    scoring arithmetic (tests check that both give the same maps)."""
+    config = scoring_config_active()
+    domains = list(Domain.objects.filter(is_active=True))
+    codes = [d.code for d in domains]
+    months = month_ends(start, end)
+    ids = [child.pk for child in children]
+    evidence: dict[int, list[EvidenceRow]] = defaultdict(list)
+    for child_id, entry_id, day, agency, kind, severity, category in _current_entry_rows(
+        ids, end, config.kind_factors
+    ):
+        evidence[child_id].append(EvidenceRow(str(entry_id), day, agency, kind, severity, category))
+    assessments: dict[int, list[AssessmentRow]] = defaultdict(list)
+    for child_id, entry_id, day, scores in _assessment_rows(ids, end):
+        assessments[child_id].append(AssessmentRow(str(entry_id), day, scores))
+    maps = []
+    for child in children:
+        history = [
+            score_evidence(
+                evidence[child.pk], assessments[child.pk], as_of=day, rules=config, domains=codes
+            )
+            for day in months
+        ]
+        maps.append(
+            {
+                "child": child,
+                "months": months,
+                "domains": domains,
+                "rows": [
+                    {"domain": d, "cells": [score.by_domain.get(d.code) for score in history]}
+                    for d in domains
+                ],
+                "levels": [score.level for score in history],
+                "totals": [score.total for score in history],
+            }
+        )
+    return maps
+
+
+def _legend():
+    return [{"fill": fill, "label": label} for _, fill, label in BANDS]
+
+
+@login_required
+@require_GET
+def child_map(request, public_id):
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    with transaction.atomic(savepoint=False):
+        period, start, end = _period(request)
+        neglect = neglect_map(child, start, end)
+        rows = list(timeline_rows_for_child(child=child, start=start, end=end))
+        timeline_svg, counts = timeline(rows, start, end)
+        audit_record(
+            actor=request.user, action="child.view", child=child, obj=child, details={"page": "map"}
+        )
+        return render(
+            request,
+            "neglect_tool/child_map.html",
+            {
+                "child": child,
+                "period": period,
+                "periods": PERIODS,
+                "map": neglect,
+                "map_svg": heat_map(neglect),
+                "legend": _legend(),
+                "timeline_svg": timeline_svg,
+                "timeline_counts": [
+                    {"agency": agency, "counts": [c.get(s, 0) for s in (None, 1, 2, 3, 4, 5)]}
+                    for agency, c in counts.items()
+                ],
+                "entry_count": len(rows),
+            },
+        )
+
+
+@login_required
+@require_GET
+def household_map(request, public_id):
+    """The child and the siblings the user may see, over the same months."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    with transaction.atomic(savepoint=False):
+        period, start, end = _period(request)
+        children = [child, *siblings_visible_to(user=request.user, child=child)]
+        maps = household_maps(children, start, end)
+        for shown in children:
+            audit_record(
+                actor=request.user,
+                action="child.view",
+                child=shown,
+                obj=shown,
+                details={"page": "household_map", "from": str(child.public_id)},
+            )
+        return render(
+            request,
+            "neglect_tool/household_map.html",
+            {
+                "child": child,
+                "period": period,
+                "periods": PERIODS,
+                "maps": [
+                    {"map": m, "svg": heat_map(m, ident=f"map-{i}")} for i, m in enumerate(maps)
+                ],
+                "legend": _legend(),
+            },
+        )
