@@ -1,8 +1,14 @@
 """Writing the audit trail. Call `audit_record` inside the transaction of the change."""
 
+from contextvars import ContextVar
+
 from django.db import transaction
 
 from .models import AuditEvent, Child
+
+# The id of the request being served, set by safeguarding.middleware; empty for
+# commands and workers.
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 
 
 def audit_record(
@@ -26,4 +32,5 @@ def audit_record(
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "public_id", None) or getattr(obj, "pk", "")) if obj else "",
         details=details or {},
+        request_id=request_id_var.get(),
     )

@@ -1411,3 +1411,33 @@ def export_csv(children: list[Child], *, actor) -> str:
             ]
         )
     return out.getvalue()
+
+
+def require_single_agency(raw: bytes, *, file_format: str, agency: Agency) -> None:
+    """Refuse a file with events of any agency other than `agency`.
+
+    For imports through the API: an agency's system may record only its own
+    agency's events. A file that cannot be read is left for the importer to
+    report in full."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return
+    if file_format == "csv":
+        rows = csv.DictReader(io.StringIO(text))
+        refs = {(row.get("agency") or "").strip() for row in rows}
+    else:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            return
+        events = document.get("events", []) if isinstance(document, dict) else []
+        refs = {e.get("agency") for e in events if isinstance(e, dict)}
+    others = sorted(str(ref) for ref in refs - {agency.code})
+    if others:
+        raise InterchangeError(
+            [
+                f"events of agency '{others[0]}': through the API you import only "
+                f"{agency.code}'s events"
+            ]
+        )

@@ -473,6 +473,7 @@ class AuditEvent(AppendOnlyModel):
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]

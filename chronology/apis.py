@@ -1,0 +1,318 @@
+"""The REST API for children, their chronology and scores (/api/v1/).
+
+One class per operation, each with its own input and output serializers
+(HackSoft style). Reads go through chronology.selectors, writes through
+chronology.services, exactly as the pages do, so access and audit are decided
+in one place. Reads of a child's record are audited.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies.models import Agency, Role
+from agencies.services import service_account_get
+from neglect_tool.selectors import child_score
+
+from . import interchange, services
+from .audit import audit_record
+from .selectors import (
+    child_get_for_user,
+    children_search,
+    children_visible_to,
+    chronology_for_child_page,
+    entry_get_for_user,
+)
+from .vocabulary import Category, DatePrecision, DecisionOutcome, DecisionType, EntryKind
+
+
+class NoStoreMixin:
+    """Responses carry children's data: never cached by browsers or proxies."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def paginate(view, request, queryset, serializer_class):
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class ChildOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    ref = serializers.CharField(allow_null=True)
+    given_names = serializers.CharField()
+    family_name = serializers.CharField()
+    date_of_birth = serializers.DateField(allow_null=True)
+    date_of_birth_precision = serializers.CharField()
+    sex = serializers.CharField(allow_null=True)
+    nhs_number = serializers.CharField(allow_null=True)
+    household = serializers.CharField(source="household.name", allow_null=True, default=None)
+
+
+class ChildListApi(NoStoreMixin, APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Name, date of birth or NHS number")],
+        responses=ChildOutput(many=True),
+    )
+    def get(self, request):
+        query = request.query_params.get("q", "")
+        children = (
+            children_search(user=request.user, query=query)
+            if query
+            else children_visible_to(user=request.user).select_related("household")
+        )
+        return paginate(
+            self, request, children.order_by("family_name", "given_names", "pk"), ChildOutput
+        )
+
+
+class ChildDetailApi(NoStoreMixin, APIView):
+    @extend_schema(responses=ChildOutput)
+    @transaction.atomic
+    def get(self, request, child_id):
+        child = child_get_for_user(user=request.user, public_id=child_id)
+        audit_record(
+            actor=request.user, action="child.view", child=child, obj=child, details={"via": "api"}
+        )
+        return Response(ChildOutput(child).data)
+
+
+class EntryOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    event_date = serializers.DateField()
+    date_precision = serializers.CharField()
+    event_time = serializers.TimeField(allow_null=True)
+    recorded_at = serializers.DateTimeField()
+    agency = serializers.CharField(source="agency.code")
+    author = serializers.CharField(source="author.username")
+    kind = serializers.CharField()
+    categories = serializers.ListField(child=serializers.CharField())
+    severity = serializers.IntegerField(allow_null=True)
+    summary = serializers.CharField()
+    child_words = serializers.CharField(allow_null=True)
+    action = serializers.CharField(allow_null=True)
+    status = serializers.CharField(allow_null=True)
+    decision_type = serializers.CharField(allow_null=True)
+    decision_outcome = serializers.CharField(allow_null=True)
+    amends = serializers.SerializerMethodField()
+
+    def get_amends(self, entry) -> str | None:
+        amendment = getattr(entry, "amends", None)
+        return str(amendment.entry.public_id) if amendment else None
+
+
+class EntryListApi(NoStoreMixin, APIView):
+    class EntryFilterInput(serializers.Serializer):
+        agency = serializers.CharField(required=False)
+        kind = serializers.ChoiceField(choices=EntryKind.choices, required=False)
+        category = serializers.ChoiceField(choices=Category.choices, required=False)
+        severity = serializers.IntegerField(min_value=1, max_value=5, required=False)
+        date_from = serializers.DateField(required=False)
+        date_to = serializers.DateField(required=False)
+        newest_first = serializers.BooleanField(required=False, default=True)
+
+    class EntryCreateInput(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=EntryKind.choices)
+        event_date = serializers.DateField()
+        date_precision = serializers.ChoiceField(choices=DatePrecision.choices, default="day")
+        event_time = serializers.TimeField(required=False, allow_null=True)
+        categories = serializers.ListField(
+            child=serializers.ChoiceField(choices=Category.choices), required=False, default=list
+        )
+        severity = serializers.IntegerField(
+            min_value=1, max_value=5, required=False, allow_null=True
+        )
+        summary = serializers.CharField(max_length=10000)
+        child_words = serializers.CharField(required=False, allow_null=True, max_length=10000)
+        action = serializers.CharField(required=False, allow_null=True, max_length=10000)
+        status = serializers.CharField(required=False, allow_null=True)
+
+        def validate_event_date(self, value):
+            if value > timezone.localdate():
+                raise serializers.ValidationError("An event cannot be dated in the future.")
+            return value
+
+    @extend_schema(parameters=[EntryFilterInput], responses=EntryOutput(many=True))
+    @transaction.atomic
+    def get(self, request, child_id):
+        child = child_get_for_user(user=request.user, public_id=child_id)
+        filters = self.EntryFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        options = dict(filters.validated_data)
+        newest_first = options.pop("newest_first")
+        entries = chronology_for_child_page(child=child, filters=options, newest_first=newest_first)
+        audit_record(
+            actor=request.user,
+            action="chronology.view",
+            child=child,
+            obj=child,
+            details={"via": "api"},
+        )
+        return paginate(self, request, entries, EntryOutput)
+
+    @extend_schema(request=EntryCreateInput, responses={201: EntryOutput})
+    def post(self, request, child_id):
+        child = child_get_for_user(user=request.user, public_id=child_id)
+        data = self.EntryCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.entry_record(actor=request.user, children=[child], **data.validated_data)
+        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+class EntryAmendApi(NoStoreMixin, APIView):
+    class EntryAmendInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+        event_date = serializers.DateField(required=False)
+        date_precision = serializers.ChoiceField(choices=DatePrecision.choices, required=False)
+        categories = serializers.ListField(
+            child=serializers.ChoiceField(choices=Category.choices), required=False
+        )
+        severity = serializers.IntegerField(min_value=1, max_value=5, required=False)
+        summary = serializers.CharField(required=False, max_length=10000)
+        child_words = serializers.CharField(required=False, max_length=10000)
+        action = serializers.CharField(required=False, max_length=10000)
+
+    @extend_schema(request=EntryAmendInput, responses={201: EntryOutput})
+    def post(self, request, entry_id):
+        entry = entry_get_for_user(user=request.user, public_id=entry_id)
+        data = self.EntryAmendInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        amendment = services.entry_amend(
+            actor=request.user, entry=entry, reason=changes.pop("reason"), **changes
+        )
+        return Response(EntryOutput(amendment.replacement).data, status=status.HTTP_201_CREATED)
+
+
+class DecisionCreateApi(NoStoreMixin, APIView):
+    class DecisionCreateInput(serializers.Serializer):
+        event_date = serializers.DateField()
+        decision_type = serializers.ChoiceField(choices=DecisionType.choices)
+        decision_outcome = serializers.ChoiceField(choices=DecisionOutcome.choices)
+        agencies_present = serializers.ListField(child=serializers.CharField(), min_length=1)
+        summary = serializers.CharField(max_length=10000)
+        decision_notes = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        categories = serializers.ListField(
+            child=serializers.ChoiceField(choices=Category.choices), required=False, default=list
+        )
+
+        def validate_agencies_present(self, codes):
+            agencies = list(Agency.objects.filter(code__in=codes, is_system=False))
+            unknown = sorted(set(codes) - {a.code for a in agencies})
+            if unknown:
+                raise serializers.ValidationError(f"Unknown agency code '{unknown[0]}'.")
+            return agencies
+
+    @extend_schema(request=DecisionCreateInput, responses={201: EntryOutput})
+    def post(self, request, child_id):
+        child = child_get_for_user(user=request.user, public_id=child_id)
+        data = self.DecisionCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.entry_record(
+            actor=request.user, children=[child], kind=EntryKind.DECISION, **data.validated_data
+        )
+        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+class ContributionOutput(serializers.Serializer):
+    entry = serializers.CharField(source="entry_id")
+    event_date = serializers.DateField()
+    agency = serializers.CharField()
+    kind = serializers.CharField()
+    category = serializers.CharField()
+    domain = serializers.CharField()
+    value = serializers.DecimalField(max_digits=9, decimal_places=3)
+    reason = serializers.CharField()
+
+
+class ScoreOutput(serializers.Serializer):
+    as_of = serializers.DateField()
+    config_version = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=9, decimal_places=3)
+    level = serializers.IntegerField()
+    level_name = serializers.CharField()
+    by_domain = serializers.DictField(
+        child=serializers.DecimalField(max_digits=9, decimal_places=3)
+    )
+    contributions = ContributionOutput(many=True)
+
+
+class ChildScoreApi(NoStoreMixin, APIView):
+    class ScoreQueryInput(serializers.Serializer):
+        as_of = serializers.DateField(required=False)
+
+    @extend_schema(parameters=[ScoreQueryInput], responses=ScoreOutput)
+    @transaction.atomic
+    def get(self, request, child_id):
+        child = child_get_for_user(user=request.user, public_id=child_id)
+        data = self.ScoreQueryInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        as_of = data.validated_data.get("as_of") or timezone.localdate()
+        score = child_score(child, as_of)
+        audit_record(
+            actor=request.user,
+            action="score.view",
+            child=child,
+            obj=child,
+            details={"as_of": str(as_of)},
+        )
+        return Response(ScoreOutput(score).data)
+
+
+class ImportApi(NoStoreMixin, APIView):
+    """Import an interchange file (JSON or CSV) of the caller's own agency's events.
+
+    Managers and safeguarding leads only. Every event must belong to the caller's
+    agency: a school's system cannot write police entries."""
+
+    parser_classes = [MultiPartParser]
+
+    class ImportInput(serializers.Serializer):
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=["json", "csv"], required=False)
+
+    class ImportOutput(serializers.Serializer):
+        batch = serializers.UUIDField(source="batch.public_id")
+        entries = serializers.IntegerField()
+        children = serializers.SerializerMethodField()
+
+        def get_children(self, result) -> list[str]:
+            return [str(child.public_id) for child in result.children.values()]
+
+    @extend_schema(request=ImportInput, responses={201: ImportOutput})
+    def post(self, request):
+        if request.user.role not in (Role.MANAGER, Role.SAFEGUARDING_LEAD):
+            from rest_framework.exceptions import PermissionDenied
+
+            raise PermissionDenied("Only managers and safeguarding leads import files.")
+        data = self.ImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        interchange.size_check(upload.size)
+        file_format = data.validated_data.get("format") or (
+            "csv" if upload.name.lower().endswith(".csv") else "json"
+        )
+        importer = interchange.import_csv if file_format == "csv" else interchange.import_document
+        raw = upload.read()
+        interchange.require_single_agency(raw, file_format=file_format, agency=request.user.agency)
+        with transaction.atomic():
+            result = importer(
+                raw,
+                file_name=upload.name,
+                as_agency=request.user.agency,
+                actor=service_account_get(purpose="import"),
+            )
+            for child in result.children.values():
+                audit_record(
+                    actor=request.user, action="import.request", child=child, obj=result.batch
+                )
+        return Response(self.ImportOutput(result).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,33 @@
+"""What every API view shares: how service errors become HTTP answers."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from chronology.interchange import InterchangeError
+from escalation.services import StaleVersion
+
+
+def exception_handler(exc, context):
+    """Services raise Django's exceptions; the API answers them as DRF would:
+    - ValidationError: 400, naming each field;
+    - PermissionDenied: 403 (outsiders never get this far: selectors answer 404);
+    - StaleVersion: 412, the caller's If-Match no longer holds;
+    - InterchangeError: 400 with every problem in the file, each naming its place."""
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(detail=detail)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(detail=str(exc) or None)
+    elif isinstance(exc, StaleVersion):
+        return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)
+    elif isinstance(exc, InterchangeError):
+        return Response({"file": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        response["Cache-Control"] = "no-store"
+    return response
