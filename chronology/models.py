@@ -481,3 +481,44 @@ class AuditEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class BreakGlassAccess(models.Model):
+    """Emergency access by one user to a child their agency is not involved with.
+
+    Given only with a written reason, for a fixed time, announced to the child's
+    lead agency and the auditors, and audited like any read."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass"
+    )
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="break_glass")
+    reason = models.TextField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "break-glass access"
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["user", "child", "expires_at"], name="break_glass_active")]
+
+    def __str__(self) -> str:
+        return f"{self.user} opened {self.child} until {self.expires_at:%H:%M}"
+
+
+class LegalHold(models.Model):
+    """A child's records are under legal hold: retention review leaves them alone."""
+
+    child = models.OneToOneField(Child, on_delete=models.PROTECT, related_name="legal_hold")
+    reason = models.TextField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "legal hold"
+
+    def __str__(self) -> str:
+        return f"Legal hold on {self.child}"

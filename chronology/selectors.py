@@ -16,6 +16,7 @@ from .models import (
     Adult,
     Allocation,
     Amendment,
+    BreakGlassAccess,
     Child,
     ChildAdult,
     Entry,
@@ -27,13 +28,26 @@ from .models import (
 
 
 def children_visible_to(*, user) -> QuerySet[Child]:
-    """The children `user` may read today, as one query with an EXISTS."""
+    """The children `user` may read now, as one query with two EXISTS: an active
+    involvement of the user's agency, or the user's own unexpired break-glass access."""
     if not getattr(user, "is_authenticated", False) or not user.reads_records:
         return Child.objects.none()
     active = Involvement.objects.active_on(timezone.localdate()).filter(
         child=OuterRef("pk"), agency_id=user.agency_id
     )
-    return Child.objects.filter(Exists(active))
+    emergency = BreakGlassAccess.objects.filter(
+        child=OuterRef("pk"), user_id=user.pk, expires_at__gt=timezone.now()
+    )
+    return Child.objects.filter(Exists(active) | Exists(emergency))
+
+
+def break_glass_active_for(*, user, child: Child) -> BreakGlassAccess | None:
+    """The user's unexpired break-glass access to `child`, if that is how they see it."""
+    return (
+        BreakGlassAccess.objects.filter(user_id=user.pk, child=child, expires_at__gt=timezone.now())
+        .order_by("-expires_at")
+        .first()
+    )
 
 
 def child_is_visible_to(*, user, child: Child) -> bool:
@@ -243,3 +257,25 @@ def entry_get_for_user(*, user, public_id) -> Entry:
     if entry is None:
         raise Http404("No entry found")
     return entry
+
+
+def child_find_for_break_glass(
+    *, nhs_number: str = "", given_names: str = "", family_name: str = "", date_of_birth=None
+) -> Child | None:
+    """The one child matching these identifiers exactly, among all children.
+
+    The only read that looks beyond the user's involvements, so it demands exact
+    identifiers (an NHS number, or full name and date of birth) and returns at
+    most one child; the caller must then open it with a written reason."""
+    if nhs_number:
+        matches = Child.objects.filter(nhs_number=nhs_number.replace(" ", ""))
+    elif given_names and family_name and date_of_birth:
+        matches = Child.objects.filter(
+            given_names__iexact=given_names.strip(),
+            family_name__iexact=family_name.strip(),
+            date_of_birth=date_of_birth,
+        )
+    else:
+        return None
+    found = list(matches[:2])
+    return found[0] if len(found) == 1 else None

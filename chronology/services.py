@@ -11,10 +11,11 @@ import datetime
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, AgencyKind, Role, User
 
 from .audit import audit_record
 from .models import (
@@ -22,6 +23,7 @@ from .models import (
     Allocation,
     Amendment,
     AmendmentKind,
+    BreakGlassAccess,
     Child,
     ChildAdult,
     DecisionAttendance,
@@ -559,3 +561,66 @@ def notification_acknowledge(
 
     children_mark_for_evaluation([child.pk for child in children])
     return ack
+
+
+# --- break-glass: emergency access outside an involvement --------------------------------
+
+BREAK_GLASS_MINUTES = 60
+BREAK_GLASS_MIN_REASON = 20
+
+
+@transaction.atomic
+def break_glass_open(*, actor, child: Child, reason: str) -> BreakGlassAccess:
+    """Open a child's record for 60 minutes to someone whose agency is not involved.
+
+    Guarantees: only staff who work with records may; the reason is at least 20
+    characters; the access, its reason and its expiry are audited in this
+    transaction; the child's lead agency (social care if involved, otherwise the
+    longest-involved agency) and the auditors of that agency and the actor's are
+    emailed after the commit, in words that name no child."""
+    if not actor.reads_records:
+        raise PermissionDenied("Your role does not read children's records.")
+    if len(reason.strip()) < BREAK_GLASS_MIN_REASON:
+        raise ValidationError(
+            {"reason": f"Give the reason in at least {BREAK_GLASS_MIN_REASON} characters."}
+        )
+    expires_at = timezone.now() + datetime.timedelta(minutes=BREAK_GLASS_MINUTES)
+    access = BreakGlassAccess.objects.create(
+        user=actor, child=child, reason=reason.strip(), expires_at=expires_at
+    )
+    audit_record(
+        actor=actor,
+        action="break_glass.open",
+        child=child,
+        obj=access,
+        details={"reason": access.reason, "expires_at": expires_at.isoformat()},
+    )
+    involvements = (
+        Involvement.objects.active_on(timezone.localdate())
+        .filter(child=child)
+        .select_related("agency")
+        .order_by("started_on")
+    )
+    lead = next(
+        (i.agency for i in involvements if i.agency.kind == AgencyKind.SOCIAL_CARE),
+        involvements[0].agency if involvements else None,
+    )
+    told = User.objects.filter(is_active=True).exclude(email="")
+    lead_staff = told.filter(agency=lead, role__in=[Role.MANAGER, Role.SAFEGUARDING_LEAD])
+    auditors = told.filter(
+        agency_id__in=[actor.agency_id, getattr(lead, "pk", None)], role=Role.AUDITOR
+    )
+    emails = sorted({u.email for u in lead_staff} | {u.email for u in auditors})
+    subject = "Emergency (break-glass) access to a child's record"
+    body = (
+        f"{actor} of {actor.agency} used emergency access to a child's record that your "
+        f"agency holds, until {timezone.localtime(expires_at):%H:%M on %d %B %Y}. "
+        f"Reference {access.public_id}. The reason is in the audit log."
+    )
+
+    def send():
+        for email in emails:
+            send_mail(subject, body, None, [email])
+
+    transaction.on_commit(send)
+    return access
