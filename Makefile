@@ -19,7 +19,7 @@ TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_DB_FLAG := $(if $(CI),--create-db,)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrations-check compose-check services clean
+.PHONY: help install run test lint migrations-check compose-check services browser clean
 
 help:
 	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ and a Celery worker"
@@ -28,6 +28,7 @@ help:
 	@echo "make migrations-check  fail if a model change has no migration"
 	@echo "make install           build .venv and node_modules (cheap when nothing changed)"
 	@echo "make compose-check     validate docker-compose.yml (needs docker compose or docker-compose)"
+	@echo "make browser           install Debian's chromium for the browser tests, if missing"
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -63,7 +64,21 @@ services:
 
 # pytest's own summary is the last line. Exit status 5 (no tests collected) is
 # a failure, as is any other non-zero status.
-test: install services
+# Browser tests (tests/browser) drive Debian's chromium through Playwright, whose own
+# browser download does not work on our machines. Without root or apt-get this only
+# warns; the browser tests then skip, except in CI, where they fail.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing chromium from Debian (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "$(CHROMIUM) is missing and cannot be installed here (needs root and apt-get)." >&2; \
+		fi; \
+	fi
+
+test: install services browser
 	@echo "pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS)  [DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)]"
 	@status=0; \
 	DEBUG=true DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
