@@ -522,3 +522,30 @@ class LegalHold(models.Model):
 
     def __str__(self) -> str:
         return f"Legal hold on {self.child}"
+
+
+class RetentionBasis(models.TextChoices):
+    AGE = "age", "Until the child reaches an age"
+    AFTER_LAST_CONTACT = "after_last_contact", "Years after the last entry"
+
+
+class RetentionClass(models.Model):
+    """How long a kind of record is kept before it is reviewed (never destroyed
+    automatically). A child takes the highest-priority class whose statuses it
+    has ever held; a class with no statuses is the default."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    statuses = models.JSONField(
+        default=list, blank=True, help_text="Status values that place a child here."
+    )
+    basis = models.CharField(max_length=20, choices=RetentionBasis.choices)
+    years = models.PositiveSmallIntegerField()
+    priority = models.PositiveSmallIntegerField(default=0, help_text="Higher wins.")
+
+    class Meta:
+        verbose_name_plural = "retention classes"
+        ordering = ["-priority", "code"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -34,6 +34,7 @@ from .models import (
     Household,
     ImportBatch,
     Involvement,
+    LegalHold,
     NotificationAck,
     StatusPeriod,
 )
@@ -624,3 +625,18 @@ def break_glass_open(*, actor, child: Child, reason: str) -> BreakGlassAccess:
 
     transaction.on_commit(send)
     return access
+
+
+@transaction.atomic
+def legal_hold_place(*, actor, child: Child, reason: str) -> LegalHold:
+    """Put a child's records under legal hold: they leave the retention review list."""
+    _require_write_access(actor, child)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the records are held."})
+    hold, _ = LegalHold.objects.get_or_create(
+        child=child, defaults={"reason": reason.strip(), "placed_by": actor}
+    )
+    audit_record(
+        actor=actor, action="legal_hold.place", child=child, obj=hold, details={"reason": reason}
+    )
+    return hold
