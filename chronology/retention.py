@@ -36,15 +36,19 @@ def retention_class_for(statuses: set[str], classes: list[RetentionClass]) -> Re
     raise RetentionClass.DoesNotExist("Configure a default retention class (no statuses).")
 
 
-def retention_review_list(*, as_of: datetime.date, within_days: int = 90) -> list[RetentionDue]:
-    """Children whose retention period ends within `within_days` of `as_of` (or has
-    ended), oldest due first. Three queries, whatever the number of children."""
+def retention_review_list(
+    *, as_of: datetime.date, within_days: int = 90, children=None
+) -> list[RetentionDue]:
+    """Children (all, or those of the `children` queryset) whose retention period
+    ends within `within_days` of `as_of` (or has ended), oldest due first. Three
+    queries, whatever the number of children."""
     classes = list(RetentionClass.objects.order_by("-priority", "code"))
     statuses: dict[int, set[str]] = defaultdict(set)
     for child_id, status in StatusPeriod.objects.values_list("child_id", "status"):
         statuses[child_id].add(status)
     children = (
-        Child.objects.exclude(Exists(LegalHold.objects.filter(child=OuterRef("pk"))))
+        (Child.objects.all() if children is None else children)
+        .exclude(Exists(LegalHold.objects.filter(child=OuterRef("pk"))))
         .annotate(last_contact=Max("entry_rows__entry__event_date"))
         .values_list("pk", "public_id", "ref", "date_of_birth", "last_contact")
     )

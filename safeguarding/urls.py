@@ -7,6 +7,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("safeguarding.api_urls")),
+    path("audit/", include("chronology.audit_urls")),
     path("", include("escalation.urls")),
     path("", include("chronology.urls")),
 ]
