@@ -90,7 +90,8 @@ def heat_map(neglect_map: dict, ident: str = "map") -> SafeString:
     height = top + len(rows) * (cell + gap) + 10
     body = []
     for i, month in enumerate(months):
-        if month.month in (1, 4, 7, 10) or i == 0:
+        # Quarter starts, and the first month unless a quarter starts right after it.
+        if month.month in (1, 4, 7, 10) or (i == 0 and month.month % 3 != 0):
             x = label_width + i * (cell + gap)
             body.append(
                 f'<text x="{x}" y="12" font-size="11" fill="#0b0c0c">{month:%b}</text>'

@@ -35,7 +35,7 @@ def shoot(page, out: Path, name: str, full_page: bool = False) -> None:
 
 
 def sign_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    context = browser.new_context(viewport={"width": 1200, "height": 860}, locale="en-GB")
     page = context.new_page()
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
@@ -50,7 +50,7 @@ def main(base: str, out: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
 
-        page = browser.new_page(viewport={"width": 1200, "height": 700})
+        page = browser.new_page(viewport={"width": 1200, "height": 700}, locale="en-GB")
         page.goto(f"{base}/login/")
         page.fill("#id_username", "lead.patel")
         page.fill("#id_password", "wrong")
