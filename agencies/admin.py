@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from . import services
 from .models import Agency, User
 
 
@@ -11,10 +12,22 @@ class AgencyAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+@admin.action(description="Deactivate selected users and end their sessions")
+def deactivate_users(modeladmin, request, queryset):
+    for user in queryset:
+        services.user_deactivate(actor=request.user, user=user)
+    modeladmin.message_user(
+        request,
+        f"Deactivated {len(queryset)} user(s); their sessions have ended.",
+        messages.SUCCESS,
+    )
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "agency", "role", "is_active"]
     list_filter = ["agency", "role", "is_active"]
+    actions = [deactivate_users]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Agency and role", {"fields": ("agency", "role")}),
@@ -23,3 +36,9 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         ("Agency and role", {"fields": ("email", "agency", "role")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Unticking "active" goes through the service, so the sessions end and it is audited.
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.user_deactivate(actor=request.user, user=obj)

@@ -76,3 +76,20 @@ class User(AbstractUser):
     @property
     def reads_records(self) -> bool:
         return self.is_active and self.role in RECORD_ROLES and not self.agency.is_system
+
+
+class UserSession(models.Model):
+    """A session a user signed in with, so that deactivating the user can end it at
+    once without scanning (and decoding) every session. Written at login."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "user session"
+        verbose_name_plural = "user sessions"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,13 @@
 """Writes to agencies and staff accounts."""
 
-from django.db import transaction
+from importlib import import_module
 
-from .models import Agency, AgencyKind, Role, User
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import Agency, AgencyKind, Role, User, UserSession
 
 SYSTEM_AGENCY_CODE = "system"
 
@@ -65,3 +70,72 @@ def service_account_get(*, purpose: str = "operator") -> User:
     if user is None:
         user = user_create(username=username, agency=agency, role=Role.ADMIN)
     return user
+
+
+def user_session_record(*, user: User, session_key: str) -> None:
+    """Remember that `user` holds the session `session_key` (called at login)."""
+    UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
+
+
+def user_session_forget(*, session_key: str) -> None:
+    UserSession.objects.filter(session_key=session_key).delete()
+
+
+def user_sessions_end(*, user: User) -> int:
+    """End every session `user` holds, whatever the session engine. Returns how many."""
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+    for key in keys:
+        store_class(session_key=key).delete()
+    UserSession.objects.filter(user=user).delete()
+    return len(keys)
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User) -> User:
+    """Deactivate `user` and end their sessions immediately, audited.
+
+    Only an administrator may do it. The account stays (its name is on the record);
+    it can no longer sign in, and every session it holds is deleted in the same
+    transaction, so its next request is anonymous. Running it again changes nothing
+    but ends any session left over.
+    """
+    from chronology.audit import audit_record
+
+    if not (actor.is_superuser or (actor.is_active and actor.role == Role.ADMIN)):
+        raise PermissionDenied("Only an administrator can deactivate a user.")
+    was_active = user.is_active
+    if was_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    ended = user_sessions_end(user=user)
+    audit_record(
+        actor=actor,
+        action="user_deactivate",
+        obj=user,
+        details={"username": user.username, "was_active": was_active, "sessions_ended": ended},
+    )
+    return user
+
+
+def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
+    """The unconfirmed TOTP device `user` is enrolling, made if there is none yet."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, device: TOTPDevice) -> TOTPDevice:
+    """Confirm `device` after the user typed a correct code from it, audited. Any other
+    unconfirmed device of the user is removed."""
+    from chronology.audit import audit_record
+
+    if device.user_id != user.pk:
+        raise PermissionDenied("Not your device.")
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    audit_record(actor=user, action="otp_device_confirm", obj=user, details={})
+    return device

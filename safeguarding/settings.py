@@ -6,8 +6,11 @@ needs no server. Tests and production set DATABASE_URL and REDIS_URL.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +67,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "agencies",
     "chronology",
     "neglect_tool",
@@ -78,8 +84,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks request.user verified when this session passed its second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # Idle and absolute session limits, then the second-factor gate (safeguarding/security.py).
+    "safeguarding.security.SessionLimitsMiddleware",
+    "safeguarding.security.OTPRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "safeguarding.security.NoStoreMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "safeguarding.urls"
@@ -114,6 +129,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "agencies.User"
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     # Answers has_perm("chronology.view_child", child) from active involvements.
     "agencies.backends.InvolvementBackend",
@@ -197,13 +214,56 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "chronology@localhost")
 # Imports larger than this are refused before they are parsed.
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 
+# Security (README "Security"). Production turns on HTTPS-only behaviour with the
+# environment: SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS and friends.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false" if DEBUG else "true")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+if envbool("SECURE_PROXY_SSL_HEADER", "false"):
+    # Only behind a proxy that sets X-Forwarded-Proto itself and strips the client's.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Django's own Content Security Policy: our origin only, no inline script or style.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Sessions: 30 minutes idle, 12 hours at most (safeguarding.security.SessionLimitsMiddleware).
+SESSION_IDLE_TIMEOUT = envint("SESSION_IDLE_TIMEOUT", str(30 * 60))
+SESSION_ABSOLUTE_TIMEOUT = envint("SESSION_ABSOLUTE_TIMEOUT", str(12 * 60 * 60))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Second factor (TOTP, django-otp): the roles that must use it, or "all".
+OTP_REQUIRED_ROLES = frozenset(
+    r.strip() for r in env("OTP_REQUIRED_ROLES", "manager,admin").split(",") if r.strip()
+)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Safeguarding chronology")
+
+# Lockout (django-axes): 5 failures for one username from one address within 15
+# minutes lock that username at that address for 15 minutes; unknown usernames lock
+# the same way. Not by username alone, so that nobody elsewhere can lock a social
+# worker out of the record on purpose (README "Security" has the trade-off).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 REST_FRAMEWORK = {
     # Tokens for other systems (a school's MIS, the police feed); sessions for the browser.

@@ -2,9 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from agencies import auth
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/two-factor/", auth.otp_verify, name="otp_verify"),
+    path("login/two-factor/set-up/", auth.otp_setup, name="otp_setup"),
     path("admin/", admin.site.urls),
     path("api/", include("safeguarding.api_urls")),
     path("audit/", include("chronology.audit_urls")),

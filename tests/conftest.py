@@ -24,6 +24,13 @@ def _require_postgresql(db):
     assert connection.vendor == "postgresql", "Set DATABASE_URL: tests run on PostgreSQL"
 
 
+@pytest.fixture(autouse=True)
+def _second_factor_not_required(settings):
+    # client.force_login passes no second factor, so outside tests/security (whose
+    # conftest overrides this fixture) no role needs one. tests/security tests the rule.
+    settings.OTP_REQUIRED_ROLES = frozenset()
+
+
 @pytest.fixture
 def social_care(db):
     return AgencyFactory(code="sc", name="Children's social care", kind=AgencyKind.SOCIAL_CARE)
