@@ -552,3 +552,16 @@ def test_a_page_past_the_end_goes_back_to_the_first_page_keeping_the_filters(cli
     response = client.get(url("child_detail", child), {"page": "4", "kind": "concern"})
     assert response.status_code == 302
     assert response["Location"].endswith("?kind=concern#chronology")
+
+
+@pytest.mark.parametrize("user", ["alice", "bob", "mallory"])
+def test_home_pages_run_at_most_15_queries_whatever_the_caseload(
+    client, request, alice, child, user, django_assert_max_num_queries
+):
+    for n in range(20):
+        other = services.child_create(actor=alice, given_names=f"Kid{n}", family_name="Load")
+        services.worker_allocate(actor=alice, child=other, worker=alice)
+        record_concerns(alice, other, 3)
+    client.force_login(request.getfixturevalue(user))
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("home")).status_code == 200
