@@ -30,6 +30,7 @@ def test_a_manager_without_a_device_is_sent_to_enrol_after_the_password(client, 
     assert "otpauth://totp/" in page
     assert " ".join(response.context["secret"][i : i + 4] for i in range(0, 32, 4)) in page
     assert response.context["otpauth_uri"] == device.config_url
+    assert '<img src="data:image/svg+xml' in page  # the QR code, as an image
 
 
 def test_a_manager_enrols_with_a_real_code_and_then_reaches_the_page_they_asked_for(
