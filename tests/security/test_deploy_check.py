@@ -19,14 +19,13 @@ PRODUCTION_ENV = {
 }
 
 
+PASSED_THROUGH = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PIP_CERT", "SSL_CERT_FILE"}
+
+
 def run_manage(*args: str, **overrides: str) -> subprocess.CompletedProcess:
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        # Start from nothing the developer's shell set for the app.
-        if k not in {"DEBUG", "SECURE_COOKIES", "OTP_REQUIRED_ROLES", "DJANGO_SETTINGS_MODULE"}
-        and not k.startswith("SECURE_")
-    }
+    # Only what a process needs to run: nothing the developer's shell or another test
+    # (e.g. DJANGO_ALLOW_ASYNC_UNSAFE from the browser tests) set for the app.
+    environment = {k: v for k, v in os.environ.items() if k in PASSED_THROUGH}
     environment.update(PRODUCTION_ENV)
     environment.update(overrides)
     environment["DJANGO_SETTINGS_MODULE"] = "safeguarding.settings"
