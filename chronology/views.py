@@ -23,6 +23,7 @@ from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -137,14 +138,20 @@ def child_search(request):
 # --- the child page and its chronology ------------------------------------------------------
 
 
-def _chronology_context(request, child) -> dict:
+def _chronology_context(request, child, query=None) -> dict:
     agencies = Agency.objects.filter(is_system=False).order_by("name")
-    form = ChronologyFilterForm(request.GET, agencies=agencies)
+    query = request.GET if query is None else query
+    form = ChronologyFilterForm(query, agencies=agencies)
     entries = chronology_for_child_page(
         child=child, filters=form.filters(), newest_first=form.newest_first
     )
-    page = paginate(entries, request.GET.get("page"))
-    return {"filter_form": form, "page": page, "entries": page.object_list if page else []}
+    page = paginate(entries, query.get("page"))
+    return {
+        "filter_form": form,
+        "page": page,
+        "entries": page.object_list if page else [],
+        "chronology_url": reverse("child_chronology", args=[child.public_id]),
+    }
 
 
 def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
@@ -172,12 +179,17 @@ def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
 def child_detail(request, public_id):
     """A child's page: who they are, their status, level and words, and the chronology."""
     child = child_get_for_user(user=request.user, public_id=public_id)
+    if request.GET:
+        # Filters and pages of the chronology live on its own page, which does not
+        # recompute the neglect score for every page turned.
+        url = reverse("child_chronology", args=[child.public_id])
+        return redirect(f"{url}?{request.GET.urlencode()}#chronology")
     with transaction.atomic(savepoint=False):
-        context = {"child": child, **_chronology_context(request, child)}
-        if context["page"] is None:  # a page past the end, e.g. after filtering
-            query = request.GET.copy()
-            query.pop("page")
-            return redirect(f"{request.path}?{query.urlencode()}#chronology")
+        context = {
+            "child": child,
+            "on_child_page": True,
+            **_chronology_context(request, child, query={}),
+        }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
         history = score_history(child, months)
@@ -192,6 +204,21 @@ def child_detail(request, public_id):
         )
         _audit_view(request, child, "child")
         return render(request, "chronology/child_detail.html", context)
+
+
+@login_required
+@require_GET
+def child_chronology(request, public_id):
+    """The merged chronology, filtered and paged. Its cost does not grow with its length."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    with transaction.atomic(savepoint=False):
+        context = {"child": child, **_chronology_context(request, child)}
+        if context["page"] is None:  # a page past the end, e.g. after filtering
+            query = request.GET.copy()
+            query.pop("page")
+            return redirect(f"{request.path}?{query.urlencode()}#chronology")
+        _audit_view(request, child, "chronology")
+        return render(request, "chronology/chronology.html", context)
 
 
 # --- recording ----------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def test_every_page_passes_axe(live_server, new_page, alice, bob, mallory, ada, 
     pages = [
         reverse("child_search") + "?q=robin",
         reverse("child_detail", args=[child.public_id]),
-        reverse("child_detail", args=[child.public_id]) + "?view=significant&order=oldest",
+        reverse("child_chronology", args=[child.public_id]) + "?view=significant&order=oldest",
         reverse("entry_create", args=[child.public_id]),
         reverse("visit_create", args=[child.public_id]),
         reverse("decision_create", args=[child.public_id]),
@@ -191,7 +191,7 @@ def test_recording_works_without_javascript(live_server, new_page, alice, family
     page.fill("#id_summary", "Visit without scripts: Robin seen alone in his room")
     page.click("#entry-form button[type=submit]")
     page.wait_for_selector(".govuk-notification-banner--success")
-    page.goto(live_server.url + reverse("child_detail", args=[child.public_id]) + "?kind=visit")
+    page.goto(live_server.url + reverse("child_chronology", args=[child.public_id]) + "?kind=visit")
     assert "Visit without scripts" in page.inner_text("#chronology")
     assert Entry.objects.filter(kind="visit", author=alice).count() == 2
 

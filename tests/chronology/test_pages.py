@@ -24,6 +24,7 @@ from .test_child_page import record_concerns
 
 CHILD_PAGES = [
     "child_detail",
+    "child_chronology",
     "entry_create",
     "visit_create",
     "decision_create",
@@ -226,7 +227,7 @@ def test_the_chronology_filters_orders_and_shows_significant_events(client, alic
         summary="Referral to early help",
     )
     client.force_login(alice)
-    base = url("child_detail", child)
+    base = url("child_chronology", child)
 
     def shown(**params):
         page = client.get(base, params).content.decode()
@@ -279,7 +280,8 @@ def test_the_chronology_is_paginated_50_a_page(client, alice, child):
     first = client.get(url("child_detail", child)).content.decode()
     assert first.count("No breakfast, day") == 50
     assert "Showing entries 1 to 50 of 120" in first
-    last = client.get(url("child_detail", child), {"page": 3}).content.decode()
+    assert url("child_chronology", child) + "?page=2" in first
+    last = client.get(url("child_chronology", child), {"page": 3}).content.decode()
     assert last.count("No breakfast, day") == 20
 
 
@@ -294,12 +296,23 @@ def test_the_child_page_runs_at_most_15_queries_for_5_or_500_entries(
     assert response.status_code == 200
     with django_assert_max_num_queries(15):
         page = 2 if count > 50 else 1
-        response = client.get(url("child_detail", child), {"page": page, "kind": "concern"})
+        response = client.get(url("child_chronology", child), {"page": page, "kind": "concern"})
         assert response.status_code == 200
 
 
 @pytest.mark.parametrize(
-    "name", ["handover", "neglect_map", "household_map", "export_options", "entry_create"]
+    "name",
+    [
+        "child_chronology",
+        "handover",
+        "neglect_map",
+        "household_map",
+        "export_options",
+        "entry_create",
+        "export_pdf",
+        "export_csv",
+        "export_json",
+    ],
 )
 def test_the_other_child_pages_run_at_most_15_queries_for_500_entries(
     client, alice, child, sibling, name, django_assert_max_num_queries
@@ -312,9 +325,9 @@ def test_the_other_child_pages_run_at_most_15_queries_for_500_entries(
 
 def test_each_page_audits_the_read(client, alice, child, sibling):
     client.force_login(alice)
-    for name in ["child_detail", "handover", "neglect_map", "entry_create"]:
+    for name in ["child_detail", "child_chronology", "handover", "neglect_map", "entry_create"]:
         client.get(url(name, child))
-    assert AuditEvent.objects.filter(action="child.view", child=child, actor=alice).count() == 4
+    assert AuditEvent.objects.filter(action="child.view", child=child, actor=alice).count() == 5
     client.get(url("household_map", child))
     assert AuditEvent.objects.filter(action="child.view", child=sibling).count() == 1
 
@@ -549,9 +562,26 @@ def test_another_agencys_worker_in_the_same_role_is_still_an_outsider(client, ch
 def test_a_page_past_the_end_goes_back_to_the_first_page_keeping_the_filters(client, alice, child):
     record_concerns(alice, child, 3)
     client.force_login(alice)
-    response = client.get(url("child_detail", child), {"page": "4", "kind": "concern"})
+    response = client.get(url("child_chronology", child), {"page": "4", "kind": "concern"})
     assert response.status_code == 302
     assert response["Location"].endswith("?kind=concern#chronology")
+
+
+def test_filters_sent_to_the_child_page_go_to_the_chronology_page(client, alice, child):
+    client.force_login(alice)
+    response = client.get(url("child_detail", child), {"kind": "visit", "page": "2"})
+    assert response.status_code == 302
+    assert response["Location"] == url("child_chronology", child) + "?kind=visit&page=2#chronology"
+
+
+def test_the_heat_map_legend_classes_match_the_chart_colours():
+    from pathlib import Path
+
+    from neglect_tool.charts import BANDS
+
+    css = (Path(__file__).resolve().parents[2] / "static/css/app.css").read_text()
+    for i, (_, fill, _) in enumerate(BANDS):
+        assert f".app-band--{i} {{ background: {fill}; }}" in css
 
 
 @pytest.mark.parametrize("user", ["alice", "bob", "mallory"])
