@@ -139,7 +139,9 @@ class Copier:
         self.buffers[table].write("\t".join(_tsv(v) for v in values) + "\n")
         self.counts[table] += 1
         if self.counts[table] >= self.chunk:
-            self.flush(table)
+            # Every table, parents first: a COPY commits on its own, and the
+            # foreign keys of the rows it brings must already be there.
+            self.flush()
 
     def flush(self, table: str | None = None) -> None:
         for name in [table] if table else list(self.buffers):

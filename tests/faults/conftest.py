@@ -1,0 +1,260 @@
+"""Fault tests (issue 7): real workers, a real Redis stopped and flushed, and
+sweeps racing, on the real PostgreSQL.
+
+These tests commit (a worker in another process only sees committed rows), so
+they run with `transaction=True` and load the migrations' rows first.
+
+The broker is a Redis database of the faults' own (FAULTS_REDIS_DB, 13 unless
+set) on the server REDIS_URL names, so that flushing it mid-run touches no one
+else's queues. Stopping Redis stops the whole server: the fixture always starts
+it again with this machine's own command.
+"""
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+import redis
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.db import connection
+
+from safeguarding.celery import app as celery_app
+
+MIGRATION_DEFAULTS = [
+    "neglect_tool.migrations.0002_default_domains_and_scoring",
+    "escalation.migrations.0002_default_rule_set",
+]
+REDIS_START = [
+    "redis-server",
+    "--daemonize", "yes",
+    "--bind", "127.0.0.1", "-::1",
+    "--port", "6379",
+    "--save", "",
+    "--appendonly", "no",
+    "--dir", "/var/lib/redis",
+    "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+FAULTS_REDIS_DB = int(os.environ.get("FAULTS_REDIS_DB", "13"))
+
+
+def migration_defaults_load() -> None:
+    for module in MIGRATION_DEFAULTS:
+        importlib.import_module(module).load_defaults(django_apps, None)
+
+
+@pytest.fixture(scope="session")
+def migration_defaults_left_behind(django_db_setup, django_db_blocker):
+    """A kept test database (--reuse-db) still holds the migrations' rows after
+    the last committed test's flush."""
+    yield
+    with django_db_blocker.unblock():
+        migration_defaults_load()
+
+
+@pytest.fixture
+def migration_defaults(transactional_db, migration_defaults_left_behind):
+    migration_defaults_load()
+
+
+def wait_until(condition, seconds: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
+
+
+def redis_answers(host: str, port: int) -> bool:
+    client = redis.Redis(host=host, port=port, socket_connect_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+    finally:
+        client.close()
+
+
+class Broker:
+    """The faults' own Redis database, and the queue the app publishes to."""
+
+    def __init__(self, url: str, queue: str):
+        self.url = url
+        self.queue = queue
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port or 6379
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=1)
+
+    def waiting(self) -> int:
+        return self.client.llen(self.queue)
+
+    def unacked(self) -> set[str]:
+        """Delivery tags of messages taken by a worker and not yet acknowledged
+        (kombu keeps them in the hash "unacked" until the ack)."""
+        return {tag.decode() for tag in self.client.hkeys("unacked")}
+
+    def unacked_child_ids(self, tags: set[str]) -> list[int]:
+        import base64
+        import json
+
+        ids = []
+        for tag in tags:
+            raw = self.client.hget("unacked", tag)
+            if raw is None:
+                continue
+            message = json.loads(raw)[0]
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            ids.extend(args)
+        return ids
+
+    def flush(self) -> None:
+        self.client.flushdb()
+
+
+def _pools_reset() -> None:
+    # The app keeps a connection pool and a producer pool for the broker URL it
+    # first used; drop them so the next publish connects to the URL set now.
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker():
+    """Points the app at the faults' own Redis database and a fresh queue."""
+    assert settings.REDIS_URL, "Set REDIS_URL: the fault tests run on the real Redis"
+    parts = urlsplit(settings.REDIS_URL)
+    url = f"redis://{parts.hostname}:{parts.port or 6379}/{FAULTS_REDIS_DB}"
+    name = f"faults-{uuid.uuid4().hex[:12]}"
+    previous = celery_app.conf.broker_url, celery_app.conf.task_default_queue
+    celery_app.conf.broker_url = url
+    celery_app.conf.task_default_queue = name
+    _pools_reset()
+    found = Broker(url, name)
+    try:
+        found.flush()
+        yield found
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_default_queue = previous
+        _pools_reset()
+        try:
+            if redis_answers(found.host, found.port):
+                found.flush()
+        finally:
+            found.client.close()
+
+
+@pytest.fixture
+def redis_service(broker):
+    """Stop and start this machine's Redis; it is always running again after the test."""
+    if (broker.host, broker.port) != ("127.0.0.1", 6379):
+        pytest.skip("stops only this machine's own Redis at 127.0.0.1:6379")
+
+    class Service:
+        def stop(self):
+            subprocess.run(  # noqa: S603 - a fixed command
+                ["redis-cli", "-h", broker.host, "-p", str(broker.port), "shutdown", "nosave"],  # noqa: S607
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+            assert wait_until(lambda: not redis_answers(broker.host, broker.port), 10)
+
+        def start(self):
+            Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
+            Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
+            if not redis_answers(broker.host, broker.port):
+                subprocess.run(REDIS_START, check=True, timeout=30)  # noqa: S603, S607
+            assert wait_until(lambda: redis_answers(broker.host, broker.port), 30)
+
+    service = Service()
+    try:
+        yield service
+    finally:
+        service.start()
+
+
+def database_url_for_tests() -> str:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    credentials = f"{user}{password}@" if user or password else ""
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{credentials}{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+class CeleryWorker:
+    """A real `celery worker` (prefork, 2 processes) consuming only the test's queue."""
+
+    def __init__(self, broker: Broker, log_path: Path):
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "safeguarding.settings",
+            "DATABASE_URL": database_url_for_tests(),
+            "REDIS_URL": broker.url,
+            "DEBUG": "true",
+        }
+        command = [
+            sys.executable, "-m", "celery", "-A", "safeguarding", "worker",
+            "--concurrency", "2", "-Q", broker.queue, "--loglevel", "INFO",
+            "--hostname", f"{broker.queue}-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own command line
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started = wait_until(
+            lambda: " ready." in self.log() or self.process.poll() is not None, 60, 0.1
+        )
+        assert started and self.process.poll() is None, f"no worker:\n{self.log()}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group: the pool's children die with it,
+        mid-task, with no chance to ack, reject or clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@pytest.fixture
+def start_worker(broker, tmp_path):
+    workers: list[CeleryWorker] = []
+
+    def start() -> CeleryWorker:
+        worker = CeleryWorker(broker, tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
