@@ -19,7 +19,7 @@ TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_DB_FLAG := $(if $(CI),--create-db,)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrations-check security bandit pip-audit compose-check services browser clean
+.PHONY: help install run test lint migrations-check security bandit pip-audit compose-check services browser clean bench faults
 
 help:
 	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ and a Celery worker"
@@ -30,6 +30,8 @@ help:
 	@echo "make install           build .venv and node_modules (cheap when nothing changed)"
 	@echo "make compose-check     validate docker-compose.yml (needs docker compose or docker-compose)"
 	@echo "make browser           install Debian's chromium for the browser tests, if missing"
+	@echo "make bench             build a synthetic county (BENCH_CHILDREN, default 100000) and measure it"
+	@echo "make faults            only the fault tests (tests/faults): killed workers, Redis stopped and flushed"
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -116,6 +118,24 @@ compose-check:
 	else \
 		echo "Neither 'docker compose' nor 'docker-compose' is installed." >&2; exit 1; \
 	fi
+
+# The bench has a database of its own (never the tests' or the demo's); a county of
+# the same size is kept between runs (BENCH_REBUILD=1 builds afresh). It needs wrk
+# (Debian's package) for the ingest figures. README, "Performance".
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chronology_bench
+BENCH_CHILDREN ?= 100000
+bench: install services
+	@command -v wrk >/dev/null || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
+		else echo "wrk is needed for the ingest figures (Debian: apt-get install wrk)." >&2; exit 1; fi; }
+	DEBUG=true DATABASE_URL='$(BENCH_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+		BENCH_CHILDREN=$(BENCH_CHILDREN) $(PY) -m bench.run
+
+# The fault tests alone (they also run in `make test`).
+faults: install services
+	DEBUG=true DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+		$(PY) -m pytest $(PYTEST_DB_FLAG) -m faults tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var .pytest_cache .ruff_cache

@@ -206,3 +206,114 @@ def test_two_sweeps_at_once_raise_each_alert_once(writer, broker):
     assert not errors, errors
     assert sum(counts) >= 60
     assert_none_lost_or_doubled(children)
+
+
+# --- PostgreSQL restarted -------------------------------------------------------------------
+
+RESTART_POSTGRES = os.environ.get("FAULTS_RESTART_POSTGRES") == "1"
+
+
+@pytest.mark.skipif(
+    not RESTART_POSTGRES,
+    reason="restarts the machine's PostgreSQL, which other people's test runs share; "
+    "set FAULTS_RESTART_POSTGRES=1 on a machine of your own",
+)
+def test_writes_through_a_postgresql_restart_lose_nothing_acknowledged(writer, broker, tmp_path):
+    """The API served by gunicorn while PostgreSQL restarts: every 201 is in the
+    database afterwards, every failure is a clean 503 (no stack trace), and the
+    same server process answers 201 again once PostgreSQL is back."""
+    import http.client
+    import json
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+    from rest_framework.authtoken.models import Token
+
+    from chronology.models import Entry
+
+    from .conftest import database_url_for_tests
+
+    children = children_for(writer, 50)
+    token = Token.objects.create(user=writer).key
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "safeguarding.settings",
+        "DATABASE_URL": database_url_for_tests(),
+        "REDIS_URL": broker.url,
+        "DEBUG": "false",
+        "SECRET_KEY": "faults-only-secret-key-not-for-production-use-0123456789",
+        "SECURE_COOKIES": "false",
+    }
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(  # noqa: S603 - our own command line
+        [gunicorn, "safeguarding.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    acknowledged, failures = [], []
+
+    def post(child) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        body = {
+            "kind": "concern",
+            "event_date": (timezone.localdate() - datetime.timedelta(days=2)).isoformat(),
+            "categories": ["physical_abuse"],
+            "severity": 4,
+            "summary": "Written through a PostgreSQL restart",
+        }
+        conn.request(
+            "POST",
+            f"/api/v1/children/{child.public_id}/entries/",
+            json.dumps(body),
+            {"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        )
+        response = conn.getresponse()
+        text = response.read().decode(errors="replace")
+        conn.close()
+        if response.status == 201:
+            acknowledged.append(json.loads(text)["id"])
+        else:
+            failures.append((response.status, text))
+        return response.status
+
+    try:
+        assert wait_until(lambda: _answers(port), 30)
+        connection.close()  # our own connection will not survive the restart
+        restart = subprocess.Popen(  # noqa: S603 - this machine's own command
+            ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"]  # noqa: S607
+        )
+        for child in children[:40]:
+            post(child)
+            time.sleep(0.05)
+        restart.wait(120)
+        assert wait_until(lambda: post(children[40]) == 201, 60, 1), failures[-3:]
+        for child in children[41:]:
+            assert post(child) == 201, failures[-1]
+    finally:
+        server.terminate()
+        server.wait(20)
+        log.close()
+    stored = set(map(str, Entry.objects.values_list("public_id", flat=True)))
+    assert set(acknowledged) <= stored, "an acknowledged write was lost"
+    for status, text in failures:
+        assert status == 503, (status, text[:500])
+        assert "Traceback" not in text
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
