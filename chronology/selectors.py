@@ -23,6 +23,7 @@ from .models import (
     EntryCategory,
     EntryChild,
     Involvement,
+    NotificationAck,
     StatusPeriod,
 )
 
@@ -279,3 +280,26 @@ def child_find_for_break_glass(
         return None
     found = list(matches[:2])
     return found[0] if len(found) == 1 else None
+
+
+def notifications_for_user(*, user, acknowledged: bool) -> QuerySet[Entry]:
+    """Standing notifications from other agencies about children `user` may read,
+    acknowledged or not, newest first."""
+    about = EntryChild.objects.filter(
+        entry=OuterRef("pk"), child__in=children_visible_to(user=user)
+    )
+    acked = Exists(NotificationAck.objects.filter(entry=OuterRef("pk")))
+    entries = (
+        Entry.objects.current()
+        .filter(Exists(about), kind="notification")
+        .exclude(agency_id=user.agency_id)
+        .annotate(is_acked=acked)
+        .filter(is_acked=acknowledged)
+    )
+    return (
+        entries.select_related("agency", "acknowledgement__acknowledged_by")
+        .prefetch_related(
+            Prefetch("child_rows", queryset=EntryChild.objects.select_related("child"))
+        )
+        .order_by("-event_date", "-recorded_at")
+    )

@@ -7,6 +7,12 @@ urlpatterns = [
     path("children/", views.child_list, name="child_list"),
     path("children/search/", views.child_search, name="child_search"),
     path("concerns/new/", views.concern_create, name="concern_create"),
+    path("notifications/", views.notification_inbox, name="notification_inbox"),
+    path(
+        "notifications/<uuid:public_id>/acknowledge/",
+        views.notification_acknowledge,
+        name="notification_acknowledge",
+    ),
     path("children/<uuid:public_id>/", views.child_detail, name="child_detail"),
     path("children/<uuid:public_id>/chronology/", views.child_chronology, name="child_chronology"),
     path("children/<uuid:public_id>/entries/new/", views.entry_create, name="entry_create"),

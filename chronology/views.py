@@ -26,7 +26,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency, Role
 from neglect_tool.charts import heat_map, sparkline
@@ -55,6 +55,7 @@ from .selectors import (
     children_search,
     children_visible_to,
     chronology_for_child_page,
+    notifications_for_user,
     referrals_and_decisions_for_child,
     status_periods_for_child,
 )
@@ -329,6 +330,60 @@ def concern_create(request):
             "submit": "Save concern",
         },
     )
+
+
+# --- notifications --------------------------------------------------------------------------
+
+NOTIFICATIONS_SHOWN = 100
+
+
+def _visible_children_of(entry, user_children: set[int]) -> list:
+    return [row.child for row in entry.child_rows.all() if row.child_id in user_children]
+
+
+@login_required
+def notification_inbox(request):
+    """Notifications from other agencies (police domestic-abuse notices to schools,
+    for example) about the user's children, with a button to acknowledge each."""
+    if not request.user.reads_records:
+        raise Http404("No notifications")
+    visible = set(children_visible_to(user=request.user).values_list("pk", flat=True))
+    with transaction.atomic(savepoint=False):
+        waiting = list(notifications_for_user(user=request.user, acknowledged=False))
+        done = list(
+            notifications_for_user(user=request.user, acknowledged=True)[:NOTIFICATIONS_SHOWN]
+        )
+        rows = {"waiting": [], "done": []}
+        shown: dict[int, object] = {}
+        for key, entries in (("waiting", waiting), ("done", done)):
+            for entry in entries:
+                children = _visible_children_of(entry, visible)
+                rows[key].append({"entry": entry, "children": children})
+                shown.update((child.pk, child) for child in children)
+        # Each child whose notifications are on screen has been read.
+        for child in shown.values():
+            _audit_view(request, child, "notifications")
+        return render(request, "chronology/notifications.html", rows)
+
+
+@login_required
+@require_POST
+def notification_acknowledge(request, public_id):
+    entry = (
+        notifications_for_user(user=request.user, acknowledged=False)
+        .filter(public_id=public_id)
+        .first()
+    )
+    if entry is None:
+        raise Http404("No notification found")
+    try:
+        services.notification_acknowledge(actor=request.user, entry=entry)
+    except PermissionDenied as error:
+        raise Http404("No notification found") from error
+    except ValidationError:
+        pass  # acknowledged by someone else meanwhile: the inbox shows who
+    messages.success(request, f"Notification of {entry.event_date:%d %B %Y} acknowledged.")
+    return redirect("notification_inbox")
 
 
 # --- handover ----------------------------------------------------------------------------

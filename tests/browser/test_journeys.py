@@ -52,6 +52,14 @@ def family(alice, bob, child):
         categories=["neglect.nutrition"],
     )
     services.entry_record(
+        actor=bob,
+        children=[child],
+        kind=EntryKind.NOTIFICATION,
+        event_date=datetime.date(2025, 10, 2),
+        summary="School tells social care: Robin says there was shouting at home last night",
+        categories=["domestic_abuse"],
+    )
+    services.entry_record(
         actor=alice,
         children=[child],
         kind=EntryKind.DECISION,
@@ -161,11 +169,18 @@ def test_every_page_passes_axe(live_server, new_page, alice, bob, mallory, ada, 
         reverse("neglect_map", args=[child.public_id]),
         reverse("household_map", args=[child.public_id]),
         reverse("export_options", args=[child.public_id]),
+        reverse("notification_inbox"),
     ]
     for path in pages:
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
         assert_accessible(page)
+    # Acknowledge the school's notification.
+    page.goto(live_server.url + reverse("notification_inbox"))
+    page.click("main form button:has-text('Acknowledge')")
+    page.wait_for_selector(".govuk-notification-banner--success")
+    assert "Waiting for acknowledgement (0)" in page.inner_text("main")
+    assert_accessible(page)
     # Forms sent back with errors.
     page.goto(live_server.url + reverse("entry_create", args=[child.public_id]))
     page.click("#entry-form button[type=submit]")

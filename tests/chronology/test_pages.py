@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chronology import services
-from chronology.models import AuditEvent, Entry
+from chronology.models import AuditEvent, Entry, NotificationAck
 from chronology.vocabulary import EntryKind, Status
 from neglect_tool.selectors import household_neglect_maps
 from neglect_tool.views import household_maps
@@ -595,3 +595,55 @@ def test_home_pages_run_at_most_15_queries_whatever_the_caseload(
     client.force_login(request.getfixturevalue(user))
     with django_assert_max_num_queries(15):
         assert client.get(reverse("home")).status_code == 200
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def police_notice(alice, child, db):
+    from tests.factories import AgencyFactory
+
+    police = AgencyFactory(code="police", name="Police")
+    officer = UserFactory(username="pc", agency=police)
+    services.involvement_grant(actor=alice, child=child, agency=police, reason="DA incident")
+    return services.entry_record(
+        actor=officer,
+        children=[child],
+        kind=EntryKind.NOTIFICATION,
+        event_date=datetime.date(2026, 1, 10),
+        summary="Domestic abuse incident at home overnight; children present",
+        categories=["domestic_abuse"],
+    )
+
+
+def test_a_school_lead_sees_and_acknowledges_a_police_notification(
+    client, bob, child, police_notice, django_assert_max_num_queries
+):
+    client.force_login(bob)
+    with django_assert_max_num_queries(15):
+        page = client.get(reverse("notification_inbox")).content.decode()
+    assert "Waiting for acknowledgement (1)" in page and "Domestic abuse incident" in page
+    assert AuditEvent.objects.filter(action="child.view", child=child, actor=bob).exists()
+    ack = reverse("notification_acknowledge", args=[police_notice.public_id])
+    response = client.post(ack, follow=True)
+    page = response.content.decode()
+    assert "Waiting for acknowledgement (0)" in page and "acknowledged" in page
+    assert NotificationAck.objects.get(entry=police_notice).acknowledged_by == bob
+    assert AuditEvent.objects.filter(action="notification.acknowledge", child=child).exists()
+
+
+def test_an_outsider_cannot_see_or_acknowledge_a_notification(client, charlie, police_notice):
+    client.force_login(charlie)
+    assert "Domestic abuse" not in client.get(reverse("notification_inbox")).content.decode()
+    ack = reverse("notification_acknowledge", args=[police_notice.public_id])
+    assert client.post(ack).status_code == 404
+    assert not NotificationAck.objects.exists()
+
+
+def test_an_anonymous_visitor_cannot_acknowledge(client, police_notice):
+    ack = reverse("notification_acknowledge", args=[police_notice.public_id])
+    response = client.post(ack)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    response = client.get(reverse("notification_inbox"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
