@@ -59,6 +59,8 @@ def main(base: str, out: Path) -> None:
 
         page = sign_in(browser, base, "lead.patel")
         shoot(page, out, "my-pupils")
+        page.goto(f"{base}/notifications/")
+        shoot(page, out, "notifications")
         page.goto(f"{base}/concerns/new/")
         page.select_option("#id_child", label=page.locator("#id_child option").nth(1).inner_text())
         page.check("input[name=categories][value='neglect.clothing']")
