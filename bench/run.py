@@ -3,8 +3,9 @@ write bench/results.json and print a table.
 
 Environment: DATABASE_URL (the bench's own database, default chronology_bench),
 REDIS_URL, BENCH_CHILDREN (100000), BENCH_RUNS (5, runs per figure; the full
-sweep runs BENCH_SWEEP_RUNS, 3), BENCH_REBUILD=1 to build afresh, BENCH_ONLY to
-measure a subset (e.g. "sweep,pages").
+sweep runs BENCH_SWEEP_RUNS, 3), BENCH_SWEEP_CHILDREN (sweep only the first N
+children), BENCH_REBUILD=1 to build afresh, BENCH_ONLY to measure a subset of
+sweep,incremental,pages,ingest,latency, BENCH_RESULTS (another output file).
 """
 
 import datetime
@@ -41,7 +42,7 @@ VISIBLE = 2000
 LONG_ENTRIES = 5000
 INGEST_SECONDS = int(os.environ.get("BENCH_INGEST_SECONDS", "10"))
 CLIENTS = 16
-RESULTS = BASE / "bench" / "results.json"
+RESULTS = Path(os.environ.get("BENCH_RESULTS", BASE / "bench" / "results.json"))
 
 
 def check(condition: bool, message: str = "") -> None:
