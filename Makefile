@@ -92,7 +92,7 @@ test: install services browser
 lint: install
 	$(VENV)/bin/ruff check .
 
-# Security scans, both with 0 findings. bandit's only waiver is in .ci/bandit-baseline.json
+# Security scans, both with 0 findings. bandit's waivers are in .ci/bandit-baseline.json
 # (README, "Security"); a new finding, or a second one of the same kind in that file, fails.
 BANDIT_EXCLUDE := ./tests,./.venv,./node_modules,./staticfiles,./var
 security: bandit pip-audit
