@@ -61,3 +61,15 @@ def test_otp_required_roles_comes_from_the_environment():
 
     assert default.stdout.strip().splitlines()[-1] == "['admin', 'manager']"
     assert everyone.stdout.strip().splitlines()[-1] == "['all']"
+
+
+def test_production_cookies_are_https_only_and_hsts_covers_subdomains():
+    show = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.DEBUG)"
+    )
+
+    result = run_manage("shell", "-c", show)
+
+    assert result.stdout.strip().splitlines()[-1] == "True True True True 31536000 True False"
