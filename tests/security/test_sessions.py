@@ -9,6 +9,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 
 from agencies import services
 from agencies.models import UserSession
@@ -90,6 +91,18 @@ def test_deactivating_a_user_ends_all_their_sessions_at_once(alice, ada):
     assert audit.actor == ada
     assert audit.object_id == str(alice.public_id)
     assert audit.details["sessions_ended"] == 2
+
+
+def test_a_deactivated_users_api_token_stops_working_too(client, alice, ada, child):
+    token = Token.objects.create(user=alice)
+    header = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    assert client.get(reverse("api_child_list"), **header).status_code == 200
+
+    services.user_deactivate(actor=ada, user=alice)
+
+    response = client.get(reverse("api_child_list"), **header)
+    assert response.status_code == 401
+    assert "Robin" not in response.content.decode()
 
 
 def test_deactivation_leaves_other_users_signed_in(alice, bob, ada):
