@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from agencies.models import AgencyKind, Role, User
@@ -64,15 +65,19 @@ def children_mark_for_evaluation(child_ids) -> None:
     not look for rows that are not committed yet). If the queue is unreachable
     the mark stays, and the sweep evaluates them."""
     now = timezone.now()
-    for child_id in child_ids:
-        watch, created = ChildWatch.objects.get_or_create(
+    ids = sorted(set(child_ids))  # one order, so two writers lock watches alike
+    for child_id in ids:
+        _, created = ChildWatch.objects.get_or_create(
             child_id=child_id, defaults={"due_since": now}
         )
-        if not created and watch.due_since is None:
-            ChildWatch.objects.filter(child_id=child_id, due_since__isnull=True).update(
-                due_since=now
+        if not created:
+            # Always write the row, keeping an older mark, so that we hold it until
+            # commit: an evaluation under way then either waits for us and reads our
+            # entry, or ends first and cannot clear our mark. Deciding from a read
+            # could skip the write while an evaluation that never sees us clears it.
+            ChildWatch.objects.filter(child_id=child_id).update(
+                due_since=Coalesce("due_since", Value(now))
             )
-    ids = list(child_ids)
     transaction.on_commit(lambda: _queue_evaluations(ids))
 
 
@@ -142,8 +147,13 @@ def child_evaluate(
     config = scoring_config_active()
     result = EvaluationResult()
     with transaction.atomic():
-        child = Child.objects.select_for_update().get(pk=child_id)
-        watch, _ = ChildWatch.objects.get_or_create(child=child)
+        # Evaluations of one child take turns. NO KEY UPDATE, not UPDATE: a writer
+        # checks its foreign keys to the child at commit, after marking the watch;
+        # with FOR UPDATE here, it and we would wait for each other (a deadlock).
+        child = Child.objects.select_for_update(no_key=True).get(pk=child_id)
+        # A writer marking this child holds the watch until it commits: wait, so the
+        # entries read below include its entry.
+        watch, _ = ChildWatch.objects.select_for_update().get_or_create(child=child)
         ctx = _load_context(child, now, watch, config)
         result.level = ctx.score.level
 
