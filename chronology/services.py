@@ -526,7 +526,9 @@ def entry_mark_entered_in_error(*, actor, entry: Entry, reason: str) -> Amendmen
 def _lock_current(entry: Entry) -> Entry:
     # Locking the entry makes two simultaneous corrections queue up; the second
     # then finds the entry already amended and is refused.
-    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    # no_key: an escalation evaluation holding a key-share lock on the entry (its
+    # alert cites it) must not deadlock with the amendment.
+    entry = Entry.objects.select_for_update(no_key=True).get(pk=entry.pk)
     if Amendment.objects.filter(entry=entry).exists():
         raise ValidationError(
             {"entry": "This entry has already been amended: amend the current version."}
