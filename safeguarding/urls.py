@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agencies import auth
+from chronology import break_glass_views
 
 urlpatterns = [
     path("login/", auth.SignInView.as_view(), name="login"),
@@ -12,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("safeguarding.api_urls")),
     path("audit/", include("chronology.audit_urls")),
+    path("emergency-access/", break_glass_views.break_glass, name="break_glass"),
     path("", include("escalation.urls")),
     path("", include("chronology.urls")),
 ]

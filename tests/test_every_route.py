@@ -27,6 +27,7 @@ ROUTES = {
     "otp_verify": (None, "get", "signed-in"),
     "otp_setup": (None, "get", "signed-in"),
     "home": (None, "get", "signed-in"),
+    "break_glass": (None, "get", "role"),
     "child_list": (None, "get", "signed-in"),
     "child_search": (None, "get", "signed-in"),
     "concern_create": (None, "get", "signed-in"),
@@ -192,6 +193,7 @@ WRONG_ROLE = {
     "audit_user": "alice",
     "retention_review": "mallory",
     "api_import": "alice",
+    "break_glass": "auditor",
 }
 
 
