@@ -28,9 +28,14 @@ from django.db import connection
 
 from safeguarding.celery import app as celery_app
 
+# Data migrations whose rows the app needs (the scoring config, the rule set, the
+# retention classes), with the function that loads them. Each can run again. A
+# committed test's flush empties every table, so they are put back before each
+# test and after the last, for the tests that run after these on the same database.
 MIGRATION_DEFAULTS = [
-    "neglect_tool.migrations.0002_default_domains_and_scoring",
-    "escalation.migrations.0002_default_rule_set",
+    ("neglect_tool.migrations.0002_default_domains_and_scoring", "load_defaults"),
+    ("escalation.migrations.0002_default_rule_set", "load_defaults"),
+    ("chronology.migrations.0007_default_retention_classes", "load"),
 ]
 REDIS_START = [
     "redis-server",
@@ -46,8 +51,8 @@ FAULTS_REDIS_DB = int(os.environ.get("FAULTS_REDIS_DB", "13"))
 
 
 def migration_defaults_load() -> None:
-    for module in MIGRATION_DEFAULTS:
-        importlib.import_module(module).load_defaults(django_apps, None)
+    for module, function in MIGRATION_DEFAULTS:
+        getattr(importlib.import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture(scope="session")
