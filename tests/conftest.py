@@ -9,7 +9,10 @@
 `child` is a child that social care and the school are both involved with.
 """
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 
 from agencies.models import AgencyKind, Role
@@ -22,6 +25,22 @@ from .factories import AgencyFactory, UserFactory
 def _require_postgresql(db):
     # The suite runs on the database of record, never on a stand-in.
     assert connection.vendor == "postgresql", "Set DATABASE_URL: tests run on PostgreSQL"
+
+
+# The data migrations that load the shipped configuration, each safe to run again.
+CONFIGURATION_LOADERS = [
+    ("neglect_tool.migrations.0002_default_domains_and_scoring", "load_defaults"),
+    ("escalation.migrations.0002_default_rule_set", "load_defaults"),
+    ("chronology.migrations.0007_default_retention_classes", "load"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _configuration_defaults(_require_postgresql):
+    """Tests that commit (browser, workers, faults) end by emptying every table,
+    the migrations' configuration too; put it back before each test."""
+    for module, loader in CONFIGURATION_LOADERS:
+        getattr(import_module(module), loader)(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
