@@ -150,7 +150,7 @@ def test_writes_succeed_while_redis_is_stopped_and_one_sweep_raises_every_alert(
     writer, broker, redis_service
 ):
     # Few writes: with Redis down each one waits out the broker's connect timeout
-    # (about 2.5 s here) before it gives up queueing and leaves the mark.
+    # (1 to 2.5 s here) before it gives up queueing and leaves the mark.
     children = children_for(writer, 8)
     redis_service.stop()
     for child in children:
