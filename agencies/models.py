@@ -54,6 +54,13 @@ class Role(models.TextChoices):
 RECORD_ROLES = frozenset({Role.PRACTITIONER, Role.SAFEGUARDING_LEAD, Role.MANAGER})
 
 
+class StaffManager(UserManager):
+    # Every request loads the signed-in user, and nearly every page asks for their
+    # agency: fetch both in one query.
+    def get_queryset(self):
+        return super().get_queryset().select_related("agency")
+
+
 class User(AbstractUser):
     """A member of staff. Every user belongs to exactly one agency."""
 
@@ -61,7 +68,7 @@ class User(AbstractUser):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="staff")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PRACTITIONER)
 
-    objects = UserManager()
+    objects = StaffManager()
 
     REQUIRED_FIELDS = ["email", "agency"]
 

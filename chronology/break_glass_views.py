@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from . import services
 from .audit import audit_record
+from .context_processors import remember_break_glass
 from .selectors import child_find_for_break_glass, child_is_visible_to
 
 
@@ -59,12 +60,13 @@ def break_glass(request):
                     return redirect("child_detail", public_id=child.public_id)
             if child is not None and not errors:
                 try:
-                    services.break_glass_open(
+                    access = services.break_glass_open(
                         actor=request.user, child=child, reason=form["reason"]
                     )
                 except ValidationError as exc:
                     errors.update({k: v[0] for k, v in exc.message_dict.items()})
                 else:
+                    remember_break_glass(request, access)
                     messages.warning(
                         request,
                         "Emergency access is open for 60 minutes. The child's lead agency and "

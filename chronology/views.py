@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency, Role
+from escalation.selectors import alerts_open_for_child, alerts_visible_to
 from neglect_tool.charts import heat_map, sparkline
 from neglect_tool.scoring import LEVEL_NAMES
 from neglect_tool.selectors import month_ends, neglect_map, score_history, scores_for_children
@@ -193,7 +194,7 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        history = score_history(child, months)
+        history = score_history(child, months, explain_last=True)
         context.update(
             {
                 "score": history[-1],
@@ -201,6 +202,7 @@ def child_detail(request, public_id):
                 "adults": adults_for_child(child=child),
                 "status_periods": status_periods_for_child(child=child),
                 "child_words": child_words_for_child(child=child),
+                "open_alerts": alerts_open_for_child(user=request.user, child=child),
             }
         )
         _audit_view(request, child, "child")
@@ -420,6 +422,10 @@ def handover(request, public_id):
             "map_svg": heat_map(neglect),
             "child_words": child_words_for_child(child=child),
             "allocations": allocations_for_child(child=child),
+            "alerts": alerts_visible_to(user=request.user)
+            .filter(child=child)
+            .select_related("resolved_by_decision")
+            .order_by("-raised_at"),
         }
         _audit_view(request, child, "handover")
         return render(request, "chronology/handover.html", context)

@@ -121,18 +121,57 @@ def decay_factor(age_days: int, half_life_days: int) -> float:
     return 0.5 ** (age_days / half_life_days)
 
 
-def _corroborated(rows_by_domain: dict[str, list[tuple]], window: int) -> set[tuple]:
-    """The (entry, domain) pairs that another agency's entry backs up within `window` days."""
-    corroborated = set()
-    for domain, items in rows_by_domain.items():
-        items.sort(key=lambda item: item[0])
-        ordinals = [item[0] for item in items]
-        for ordinal, agency, entry_id in items:
-            low = bisect.bisect_left(ordinals, ordinal - window)
-            high = bisect.bisect_right(ordinals, ordinal + window)
-            if any(items[i][1] != agency for i in range(low, high)):
-                corroborated.add((entry_id, domain))
-    return corroborated
+@dataclass(frozen=True)
+class PreparedRow:
+    """An evidence row with everything that does not depend on the scoring date
+    worked out once, so a history of many dates costs little more than one."""
+
+    row: EvidenceRow
+    rule: dict
+    severity: int
+    base: float  # weight × kind factor × severity factor
+    ordinal: int
+    # The first day on which another agency's report of the same domain, within
+    # the window, exists: the row counts as corroborated from then on.
+    corroborated_from: int | None
+
+
+def prepare_evidence(rows: list[EvidenceRow], *, rules: ScoringRules, domains: list[str]):
+    """Filter and pre-compute rows for scoring on any date (see PreparedRow)."""
+    usable = []
+    by_domain: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for row in set(rows):
+        if row.kind not in rules.kind_factors:
+            continue
+        rule = rules.category_rules.get(row.category)
+        if not rule or not rule["domain"] or rule["domain"] not in domains or not rule["weight"]:
+            continue
+        usable.append((row, rule))
+        by_domain[rule["domain"]].append((row.event_date.toordinal(), row.agency))
+    for items in by_domain.values():
+        items.sort()
+    window = rules.corroboration_window_days
+    prepared = []
+    for row, rule in usable:
+        ordinal = row.event_date.toordinal()
+        items = by_domain[rule["domain"]]
+        low = bisect.bisect_left(items, (ordinal - window, ""))
+        high = bisect.bisect_right(items, (ordinal + window, "\uffff"))
+        partners = [day for day, agency in items[low:high] if agency != row.agency]
+        severity = row.severity or rule["default_severity"]
+        prepared.append(
+            PreparedRow(
+                row=row,
+                rule=rule,
+                severity=severity,
+                base=rule["weight"]
+                * rules.kind_factors[row.kind]
+                * rules.severity_factors[str(severity)],
+                ordinal=ordinal,
+                corroborated_from=max(ordinal, min(partners)) if partners else None,
+            )
+        )
+    return prepared
 
 
 def score_evidence(
@@ -142,64 +181,68 @@ def score_evidence(
     as_of: datetime.date,
     rules: ScoringRules,
     domains: list[str],
+    explain: bool = True,
 ) -> Score:
     """Score one child as of a date from its evidence rows. Rows dated after
     `as_of` are ignored, so the same rows give the score on any past date."""
-    window = rules.corroboration_window_days
-    usable = []
-    rows_by_domain: dict[str, list[tuple]] = defaultdict(list)
-    for row in set(rows):
-        if row.event_date > as_of or row.kind not in rules.kind_factors:
-            continue
-        rule = rules.category_rules.get(row.category)
-        if not rule or not rule["domain"] or rule["domain"] not in domains or not rule["weight"]:
-            continue
-        usable.append((row, rule))
-        rows_by_domain[rule["domain"]].append(
-            (row.event_date.toordinal(), row.agency, row.entry_id)
-        )
-    corroborated = _corroborated(rows_by_domain, window)
+    prepared = prepare_evidence(rows, rules=rules, domains=domains)
+    return score_prepared(
+        prepared, assessments, as_of=as_of, rules=rules, domains=domains, explain=explain
+    )
 
-    contributions = []
-    for row, rule in usable:
-        severity = row.severity or rule["default_severity"]
-        decay = decay_factor((as_of - row.event_date).days, rules.half_life_days)
-        corroboration = (
-            float(rules.corroboration_factor)
-            if (row.entry_id, rule["domain"]) in corroborated
-            else 1.0
-        )
-        value = (
-            rule["weight"]
-            * rules.kind_factors[row.kind]
-            * rules.severity_factors[str(severity)]
-            * decay
-            * corroboration
-        )
-        contributions.append(
-            Contribution(
-                entry_id=row.entry_id,
-                event_date=row.event_date,
-                agency=row.agency,
-                kind=row.kind,
-                category=row.category,
-                domain=rule["domain"],
-                value=Decimal(value).quantize(PLACES),
-                weight=rule["weight"],
-                kind_factor=rules.kind_factors[row.kind],
-                severity=severity,
-                severity_factor=rules.severity_factors[str(severity)],
-                decay=decay,
-                corroboration=corroboration,
-            )
-        )
-    contributions.extend(_assessment_contributions(assessments, as_of, rules, domains))
-    contributions = [c for c in contributions if c.value > 0]
-    contributions.sort(key=lambda c: (c.event_date, c.domain, c.category, c.entry_id))
 
+def score_prepared(
+    prepared: list[PreparedRow],
+    assessments: list[AssessmentRow],
+    *,
+    as_of: datetime.date,
+    rules: ScoringRules,
+    domains: list[str],
+    explain: bool = True,
+) -> Score:
+    """The score on `as_of` from prepared rows. With explain=False the total and
+    the domains are the same to the last place, but no contributions are listed
+    (for histories and maps, which show only the numbers)."""
+    day = as_of.toordinal()
+    factor = float(rules.corroboration_factor)
     by_domain = {domain: ZERO for domain in domains}
-    for contribution in contributions:
-        by_domain[contribution.domain] += contribution.value
+    contributions = []
+    for item in prepared:
+        if item.ordinal > day:
+            continue
+        decay = decay_factor(day - item.ordinal, rules.half_life_days)
+        corroborated = item.corroborated_from is not None and item.corroborated_from <= day
+        corroboration = factor if corroborated else 1.0
+        # Multiplied in the same order as ever, so the float, and its rounding, agree.
+        value = Decimal(item.base * decay * corroboration).quantize(PLACES)
+        if value <= 0:
+            continue
+        by_domain[item.rule["domain"]] += value
+        if explain:
+            row = item.row
+            contributions.append(
+                Contribution(
+                    entry_id=row.entry_id,
+                    event_date=row.event_date,
+                    agency=row.agency,
+                    kind=row.kind,
+                    category=row.category,
+                    domain=item.rule["domain"],
+                    value=value,
+                    weight=item.rule["weight"],
+                    kind_factor=rules.kind_factors[row.kind],
+                    severity=item.severity,
+                    severity_factor=rules.severity_factors[str(item.severity)],
+                    decay=decay,
+                    corroboration=corroboration,
+                )
+            )
+    for contribution in _assessment_contributions(assessments, as_of, rules, domains):
+        if contribution.value > 0:
+            by_domain[contribution.domain] += contribution.value
+            if explain:
+                contributions.append(contribution)
+    contributions.sort(key=lambda c: (c.event_date, c.domain, c.category, c.entry_id))
     total = sum(by_domain.values(), ZERO)
     return Score(
         as_of=as_of,

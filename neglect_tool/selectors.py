@@ -16,7 +16,14 @@ from chronology.models import Amendment, Child, Entry, EntryChild
 from chronology.vocabulary import EntryKind
 
 from .models import ConfigStatus, Domain, ScoringConfig
-from .scoring import AssessmentRow, EvidenceRow, Score, score_evidence
+from .scoring import (
+    AssessmentRow,
+    EvidenceRow,
+    Score,
+    prepare_evidence,
+    score_evidence,
+    score_prepared,
+)
 
 # Children scored per query in scores_for_children: big enough to amortise the
 # query, small enough to keep memory flat at county scale.
@@ -147,17 +154,31 @@ def month_ends(start: datetime.date, end: datetime.date) -> list[datetime.date]:
 
 
 def score_history(
-    child: Child, days: list[datetime.date], config: ScoringConfig | None = None
+    child: Child,
+    days: list[datetime.date],
+    config: ScoringConfig | None = None,
+    *,
+    explain_last: bool = False,
 ) -> list[Score]:
-    """The child's score on each of `days`, from one fetch of the chronology.
-    A back-dated entry changes every score from its event date on."""
+    """The child's score on each of `days` (totals and domains, without the list of
+    contributions, except for the last day when `explain_last`), from one fetch of
+    the chronology, prepared once. A back-dated entry changes every score from its
+    event date on."""
     config = config or scoring_config_active()
     if not days:
         return []
     evidence, assessments = _evidence_for_child(child, max(days), config)
     domains = domain_codes()
+    prepared = prepare_evidence(evidence, rules=config, domains=domains)
     return [
-        score_evidence(evidence, assessments, as_of=day, rules=config, domains=domains)
+        score_prepared(
+            prepared,
+            assessments,
+            as_of=day,
+            rules=config,
+            domains=domains,
+            explain=explain_last and day == days[-1],
+        )
         for day in days
     ]
 

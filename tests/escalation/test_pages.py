@@ -161,3 +161,12 @@ def test_an_admin_drafts_back_tests_then_activates_a_rule_set(
 def test_a_manager_cannot_open_the_rules_pages(client, mallory):
     client.force_login(mallory)
     assert client.get(reverse("rule_sets")).status_code == 403
+
+
+def test_the_child_page_lists_open_alerts_and_the_handover_every_alert(client, alice, alert):
+    client.force_login(alice)
+    page = client.get(reverse("child_detail", args=[alert.child.public_id])).content.decode()
+    assert reverse("alert_detail", args=[alert.public_id]) in page
+    assert reverse("disagreement_create", args=[alert.child.public_id]) in page
+    handover = client.get(reverse("handover", args=[alert.child.public_id])).content.decode()
+    assert alert.reason in handover
