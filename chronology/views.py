@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Count, Window
+from django.db.models import Count, Q, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency, Role
+from escalation.models import UNRESOLVED
 from escalation.selectors import alerts_open_for_child, alerts_visible_to
 from neglect_tool.charts import heat_map, sparkline
 from neglect_tool.scoring import LEVEL_NAMES
@@ -96,7 +97,12 @@ def home(request):
         return render(request, "chronology/home_admin.html")
     if user.role == Role.AUDITOR or not user.reads_records:
         return render(request, "chronology/home_auditor.html")
-    visible = children_visible_to(user=user).select_related("household")
+    # Open alerts are counted in the same query as the children.
+    visible = (
+        children_visible_to(user=user)
+        .select_related("household")
+        .annotate(open_alerts=Count("alerts", filter=Q(alerts__status__in=UNRESOLVED)))
+    )
     if user.role == Role.MANAGER:
         rows = sorted(_with_levels(visible, today), key=lambda r: (-r[1].total, r[0].family_name))
         by_level = [

@@ -170,3 +170,9 @@ def test_the_child_page_lists_open_alerts_and_the_handover_every_alert(client, a
     assert reverse("disagreement_create", args=[alert.child.public_id]) in page
     handover = client.get(reverse("handover", args=[alert.child.public_id])).content.decode()
     assert alert.reason in handover
+
+
+def test_the_caseload_counts_each_childs_open_alerts(client, alice, alert):
+    client.force_login(alice)
+    page = client.get(reverse("home")).content.decode()
+    assert 'govuk-tag--red">1</strong>' in page
