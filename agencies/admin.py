@@ -37,8 +37,17 @@ class UserAdmin(DjangoUserAdmin):
         ("Agency and role", {"fields": ("email", "agency", "role")}),
     )
 
+    def get_readonly_fields(self, request, obj=None):
+        # Only a superuser hands out superuser status, groups or permissions: an
+        # admin who manages staff must not be able to raise anyone's own access.
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return ["is_superuser", "groups", "user_permissions", "last_login", "date_joined"]
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if obj.role == "admin" and obj.is_staff:
+            obj.groups.add(services.configuration_group())
         # Unticking "active" goes through the service, so the sessions end and it is audited.
         if change and "is_active" in form.changed_data and not obj.is_active:
             services.user_deactivate(actor=request.user, user=obj)

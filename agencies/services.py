@@ -3,6 +3,7 @@
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -48,7 +49,36 @@ def user_create(
         user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
+    if role == Role.ADMIN and is_staff:
+        user.groups.add(configuration_group())
     return user
+
+
+# What the configuration admins may manage in the admin site: agencies, staff and
+# their roles, the holiday calendar, scoring and escalation versions, retention
+# classes, second-factor devices and API tokens. No model that holds a child's
+# record is here: admins configure the system, they do not read records.
+CONFIGURATION_PERMISSIONS = {
+    "agencies": ["agency", "user"],
+    "escalation": ["holiday", "ruleset", "rule"],
+    "neglect_tool": ["domain", "scoringconfig"],
+    "chronology": ["retentionclass"],
+    "otp_totp": ["totpdevice"],
+    "authtoken": ["token", "tokenproxy"],
+}
+CONFIGURATION_GROUP = "Configuration administrators"
+
+
+def configuration_group() -> Group:
+    """The group that gives admins the configuration permissions (kept up to date)."""
+    group, _ = Group.objects.get_or_create(name=CONFIGURATION_GROUP)
+    wanted = Permission.objects.none()
+    for app_label, models in CONFIGURATION_PERMISSIONS.items():
+        wanted |= Permission.objects.filter(
+            content_type__app_label=app_label, content_type__model__in=models
+        )
+    group.permissions.set(wanted)
+    return group
 
 
 def service_account_get(*, purpose: str = "operator") -> User:
