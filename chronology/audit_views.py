@@ -62,7 +62,7 @@ def audit_home(request):
 @transaction.atomic
 def audit_child(request, public_id):
     child = get_object_or_404(children_audited_by(user=request.user), public_id=public_id)
-    events = AuditEvent.objects.filter(child=child).select_related("actor", "actor_agency")
+    events = AuditEvent.objects.filter(child=child).select_related("actor", "actor_agency", "child")
     page = Paginator(events.order_by("-occurred_at", "-id"), 100).get_page(request.GET.get("page"))
     audit_record(actor=request.user, action="audit.view_child", child=child, obj=child)
     return render(request, "audit/child.html", {"child": child, "page": page})
@@ -72,7 +72,9 @@ def audit_child(request, public_id):
 @transaction.atomic
 def audit_user(request, public_id):
     person = get_object_or_404(User, public_id=public_id, agency=request.user.agency)
-    events = AuditEvent.objects.filter(actor=person).select_related("child")
+    events = AuditEvent.objects.filter(actor=person).select_related(
+        "actor", "actor_agency", "child"
+    )
     page = Paginator(events.order_by("-occurred_at", "-id"), 100).get_page(request.GET.get("page"))
     audit_record(actor=request.user, action="audit.view_user", obj=person)
     return render(request, "audit/user.html", {"person": person, "page": page})

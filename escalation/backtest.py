@@ -7,7 +7,9 @@ chronology of the children with the most entries (at most BACKTEST_LIVE_LIMIT
 of them, each household as one document, so a back-test stays minutes long).
 """
 
+import datetime
 import json
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +28,8 @@ from .services import rule_set_active
 
 FIXTURES = Path(settings.BASE_DIR) / "chronology" / "fixtures"
 BACKTEST_LIVE_LIMIT = 10
+
+logger = logging.getLogger(__name__)
 
 
 def stored_scenarios() -> list[tuple[str, bytes]]:
@@ -73,10 +77,27 @@ def backtest_start(*, actor, rule_set: RuleSet) -> BackTest:
         rule_set=rule_set, baseline=rule_set_active(), created_by=actor
     )
     audit_record(actor=actor, action="rule_set.backtest", obj=rule_set)
+    transaction.on_commit(lambda: _queue(backtest.pk))
+    return backtest
+
+
+def _queue(backtest_id: int) -> None:
     from .tasks import backtest_run_task
 
-    transaction.on_commit(lambda: backtest_run_task.delay(backtest.pk))
-    return backtest
+    try:
+        backtest_run_task.apply_async((backtest_id,), retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure: the beat's sweep starts it
+        logger.warning("Could not queue back-test %s; the sweep will start it.", backtest_id)
+
+
+def backtests_waiting() -> list[int]:
+    """Back-tests still queued a minute after they were asked for (their message lost)."""
+    cutoff = timezone.now() - datetime.timedelta(minutes=1)
+    return list(
+        BackTest.objects.filter(status=BackTestStatus.QUEUED, created_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def backtest_run(backtest_id: int, scenarios: list[tuple[str, bytes]] | None = None) -> BackTest:

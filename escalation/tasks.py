@@ -48,3 +48,15 @@ def backtest_run_task(backtest_id: int) -> None:
     from .backtest import backtest_run
 
     backtest_run(backtest_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def backtests_sweep() -> int:
+    """Start back-tests whose queue message was lost. backtest_run claims each with a
+    conditional update, so a back-test also running elsewhere is left alone."""
+    from .backtest import backtest_run, backtests_waiting
+
+    waiting = backtests_waiting()
+    for backtest_id in waiting:
+        backtest_run(backtest_id)
+    return len(waiting)

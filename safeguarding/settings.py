@@ -195,6 +195,7 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},
     "ladder-tick": {"task": "escalation.tasks.ladder_tick", "schedule": 300.0},
+    "backtests-sweep": {"task": "escalation.tasks.backtests_sweep", "schedule": 60.0},
 }
 
 # Django 6.1's MAILERS. Development prints mail to the console; production sets
