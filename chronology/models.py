@@ -182,6 +182,7 @@ class Involvement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    revision = models.PositiveIntegerField(default=1, help_text="For optimistic concurrency.")
 
     objects = InvolvementQuerySet.as_manager()
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from agencies.models import Agency, AgencyKind, Role, User
 
 from .audit import audit_record
+from .concurrency import check_version
 from .models import (
     Adult,
     Allocation,
@@ -194,10 +195,17 @@ def involvement_grant(
 
 @transaction.atomic
 def involvement_end(
-    *, actor, involvement: Involvement, reason: str, ended_on: datetime.date | None = None
+    *,
+    actor,
+    involvement: Involvement,
+    reason: str,
+    ended_on: datetime.date | None = None,
+    expected_revision: int | None = None,
 ) -> Involvement:
-    """End an involvement. Ended today, the agency loses access on its next request."""
+    """End an involvement. Ended today, the agency loses access on its next request.
+    With `expected_revision`, a change made since the caller read it is refused."""
     involvement = Involvement.objects.select_for_update().get(pk=involvement.pk)
+    check_version(involvement.revision, expected_revision, "involvement")
     if involvement.ended_on is not None:
         raise ValidationError({"involvement": "This involvement has already ended."})
     ended_on = ended_on or timezone.localdate()
@@ -205,7 +213,8 @@ def involvement_end(
         raise ValidationError({"ended_on": "An involvement cannot end before it started."})
     involvement.ended_on = ended_on
     involvement.end_reason = reason
-    involvement.save(update_fields=["ended_on", "end_reason"])
+    involvement.revision += 1
+    involvement.save(update_fields=["ended_on", "end_reason", "revision"])
     audit_record(
         actor=actor,
         action="involvement.end",

@@ -1,6 +1,40 @@
+from django import forms
 from django.contrib import admin
 
 from .models import Alert, Holiday, Rule, RuleSet
+
+
+class RuleSetForm(forms.ModelForm):
+    """Carries the revision the admin loaded, so that a draft (or its rules) edited
+    by someone else in the meantime is refused instead of silently overwritten."""
+
+    loaded_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = RuleSet
+        fields = [
+            "note",
+            "level_2_after_working_hours",
+            "level_3_after_working_hours",
+            "partnership",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_revision"].initial = self.instance.revision
+
+    def clean(self):
+        cleaned = super().clean()
+        loaded = cleaned.get("loaded_revision")
+        if self.instance.pk and loaded is not None:
+            current = RuleSet.objects.values_list("revision", flat=True).get(pk=self.instance.pk)
+            if current != loaded:
+                raise forms.ValidationError(
+                    "Someone else changed this draft while you were editing it. Reload the "
+                    "page to see their changes, then make yours again."
+                )
+        return cleaned
 
 
 @admin.register(Holiday)
@@ -29,6 +63,14 @@ class RuleSetAdmin(admin.ModelAdmin):
 
     list_display = ["version", "status", "level_2_after_working_hours", "activated_at"]
     inlines = [RuleInline]
+    form = RuleSetForm
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            # One revision for the draft and its rules, saved together.
+            RuleSet.objects.filter(pk=form.instance.pk).update(revision=form.instance.revision + 1)
+
     readonly_fields = ["status", "activated_at", "created_by"]
 
     def has_change_permission(self, request, obj=None):

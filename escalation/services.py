@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from agencies.models import AgencyKind, Role, User
 from chronology.audit import audit_record
+from chronology.concurrency import check_version
 from chronology.models import Child, EntryCategory, Involvement
 from chronology.selectors import child_is_visible_to
 from neglect_tool.selectors import child_score, scoring_config_active
@@ -38,10 +39,6 @@ from .rules import RULE_TYPES, Context, Finding
 from .working_time import add_working_hours
 
 logger = logging.getLogger(__name__)
-
-
-class StaleVersion(Exception):
-    """The alert changed since the caller read it; nothing was written."""
 
 
 @dataclass
@@ -383,8 +380,7 @@ def _locked_alert(actor, alert: Alert, expected_version: int | None) -> Alert:
     alert = Alert.objects.select_for_update().select_related("child").get(pk=alert.pk)
     if not child_is_visible_to(user=actor, child=alert.child):
         raise PermissionDenied("No alert found")
-    if expected_version is not None and alert.version != expected_version:
-        raise StaleVersion(f"The alert changed (version {alert.version}); reload it.")
+    check_version(alert.version, expected_version, "alert")
     return alert
 
 

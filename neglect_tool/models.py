@@ -65,6 +65,9 @@ class ScoringConfig(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Goes up with each edit of the draft (optimistic concurrency)."
+    )
 
     class Meta:
         ordering = ["-version"]

@@ -7,6 +7,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from chronology.audit import audit_record
+from chronology.concurrency import check_version
 from chronology.vocabulary import Category
 
 from .models import ConfigStatus, Domain, ScoringConfig
@@ -46,11 +47,17 @@ def scoring_config_draft(*, actor, based_on: ScoringConfig, **changes) -> Scorin
 
 
 @transaction.atomic
-def scoring_config_update_draft(*, actor, draft: ScoringConfig, **changes) -> ScoringConfig:
+def scoring_config_update_draft(
+    *, actor, draft: ScoringConfig, expected_revision: int | None = None, **changes
+) -> ScoringConfig:
+    """Change a draft. With `expected_revision`, a draft edited since it was read is
+    refused (StaleVersion), so two admins never silently overwrite each other."""
     draft = ScoringConfig.objects.select_for_update().get(pk=draft.pk)
+    check_version(draft.revision, expected_revision, "draft")
     if draft.status != ConfigStatus.DRAFT:
         raise ValidationError({"status": "Only a draft can be changed; start a new draft instead."})
     _apply_changes(draft, changes)
+    draft.revision += 1
     draft.save()
     audit_record(
         actor=actor, action="scoring_config.update", obj=draft, details={"changes": sorted(changes)}
