@@ -182,6 +182,10 @@ if not REDIS_URL:
         # Without this, kombu writes its control folder into the working directory.
         "control_folder": str(BROKER_DIR / "control"),
     }
+    # Every process that publishes (the web, manage.py load_demo) needs the folders,
+    # not only the worker; making them here means none can find them missing.
+    for folder in ("queue", "processed", "control"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
