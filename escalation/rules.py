@@ -74,6 +74,7 @@ class Context:
     status_periods: list
     allocations: list
     resolved_on: dict[tuple[str, str], datetime.date]  # (code, key) -> last resolution
+    rules: list = field(default_factory=list)  # the enabled rules being run
     next_checks: list[datetime.datetime] = field(default_factory=list)
 
     def moment(self, entry: Entry) -> datetime.datetime:
@@ -125,6 +126,12 @@ def level_reached(rule: Rule, ctx: Context) -> list[Finding]:
     level = rule.params["level"]
     rose_on = ctx.level_rose_on.get(str(level))
     if ctx.score.level < level or rose_on is None:
+        return []
+    higher = [
+        r for r in ctx.rules if r.type == rule.type and level < r.params["level"] <= ctx.score.level
+    ]
+    if higher and ctx.level_rose_on.get(str(higher[0].params["level"])) == rose_on:
+        # The child went straight past this level to a higher rule's: one alert, the higher.
         return []
     started = datetime.date.fromisoformat(rose_on)
     floor = ctx.floor(rule.code, "")

@@ -156,7 +156,8 @@ def child_evaluate(
 
         result.resolved = _resolve_covered(child, ctx)
         findings: list[Finding] = []
-        for rule in rule_set.rules.filter(is_enabled=True).order_by("code"):
+        ctx.rules = list(rule_set.rules.filter(is_enabled=True).order_by("code"))
+        for rule in ctx.rules:
             findings.extend(RULE_TYPES[rule.type](rule, ctx))
         for finding in findings:
             alert, created = _alert_for(child, finding, ctx, rule_set)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from agencies.models import Role, User
 from chronology.audit import audit_record
+from chronology.concurrency import StaleVersion
 from chronology.selectors import child_get_for_user
 
 from . import backtest as backtests
@@ -100,7 +101,7 @@ def _alert_action(request, public_id, act):
         version = None
     try:
         act(alert, request.POST.get("reason", ""), version)
-    except services.StaleVersion:
+    except StaleVersion:
         messages.error(
             request, "Someone changed this alert while you were reading it: check it again."
         )

@@ -6,8 +6,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from chronology.concurrency import StaleVersion
 from chronology.interchange import InterchangeError
-from escalation.services import StaleVersion
 
 
 def exception_handler(exc, context):

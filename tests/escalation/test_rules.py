@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from agencies.models import AgencyKind, Role
 from chronology import services
+from chronology.concurrency import StaleVersion
 from chronology.models import Involvement
 from chronology.vocabulary import EntryKind
 from escalation import services as escalation
@@ -255,7 +256,7 @@ def test_a_stale_write_to_an_alert_is_refused(bob, child, neglect_pattern):
     escalation.alert_acknowledge(
         actor=bob, alert=alert, reason="Seen", expected_version=alert.version
     )
-    with pytest.raises(escalation.StaleVersion):
+    with pytest.raises(StaleVersion):
         escalation.alert_acknowledge(actor=bob, alert=alert, reason="Seen", expected_version=1)
 
 
@@ -317,3 +318,18 @@ def test_a_low_level_family_that_resolves_stays_quiet(alice, bob, child):
         evaluate(child, at(2026, month, 28))
     assert not Alert.objects.filter(child=child).exists()
     assert Role  # roles used in fixtures
+
+
+def test_a_child_who_jumps_straight_to_level_4_gets_one_level_alert(alice, bob, child):
+    Involvement.objects.filter(child=child).update(started_on=D(2025, 1, 1))
+    for day, actor in [(D(2026, 6, 1), alice), (D(2026, 6, 2), bob), (D(2026, 6, 3), alice)]:
+        record(
+            actor,
+            child,
+            day,
+            categories=["neglect.supervision", "neglect.home_conditions"],
+            severity=5,
+        )
+    result = evaluate(child, at(2026, 6, 4))
+    codes = [a.rule_code for a in result.raised]
+    assert "level-statutory" in codes and "level-targeted" not in codes
