@@ -9,14 +9,19 @@
 `child` is a child that social care and the school are both involved with.
 """
 
+import datetime
 from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
+from django.utils import timezone
 
 from agencies.models import AgencyKind, Role
 from chronology import services
+from chronology.models import Involvement
+from chronology.vocabulary import EntryKind
+from escalation.services import child_evaluate
 
 from .factories import AgencyFactory, UserFactory
 
@@ -103,3 +108,29 @@ def child(alice, school):
         actor=alice, child=child, agency=school, reason="Pupil at the school"
     )
     return child
+
+
+def record_neglect_pattern(*, alice, bob, child):
+    """Four neglect concerns from two agencies in the last 40 days: the default
+    frequency rule's pattern. Involvements are back-dated to cover them. Returns
+    the entries, oldest first."""
+    Involvement.objects.filter(child=child).update(started_on=datetime.date(2025, 1, 1))
+    today = timezone.localdate()
+    return [
+        services.entry_record(
+            actor=actor,
+            children=[child],
+            kind=EntryKind.CONCERN,
+            categories=["neglect.nutrition"],
+            event_date=today - datetime.timedelta(days=days_ago),
+            summary="No breakfast again",
+        )
+        for days_ago, actor in [(40, bob), (30, alice), (20, bob), (10, bob)]
+    ]
+
+
+@pytest.fixture
+def alert(alice, bob, child):
+    """The open frequency alert that `record_neglect_pattern` raises for `child`."""
+    record_neglect_pattern(alice=alice, bob=bob, child=child)
+    return child_evaluate(child_id=child.pk).raised[0]

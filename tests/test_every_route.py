@@ -2,19 +2,17 @@
 may reach it. A route missing from ROUTES fails the first test, so a new route
 cannot escape: add it here with its rule."""
 
-import datetime
-
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chronology import services
-from chronology.models import Involvement
 from chronology.vocabulary import EntryKind
 from escalation import services as escalation
 from escalation.backtest import backtest_start
 from escalation.models import RuleSet
+from tests.conftest import record_neglect_pattern
 from tests.factories import UserFactory
 
 # name: (argument kind, HTTP method, who is refused and how)
@@ -102,18 +100,8 @@ def test_every_route_has_an_access_rule():
 def world(alice, bob, mallory, child):
     """One of each thing a URL can name, about `child`, which charlie's agency is not
     involved with."""
-    Involvement.objects.filter(child=child).update(started_on=datetime.date(2025, 1, 1))
+    entry = record_neglect_pattern(alice=alice, bob=bob, child=child)[-1]
     today = timezone.localdate()
-    entry = None
-    for days_ago, actor in [(40, bob), (30, alice), (20, bob), (10, bob)]:
-        entry = services.entry_record(
-            actor=actor,
-            children=[child],
-            kind=EntryKind.CONCERN,
-            categories=["neglect.nutrition"],
-            event_date=today - datetime.timedelta(days=days_ago),
-            summary="Hungry",
-        )
     notice = services.entry_record(
         actor=alice,
         children=[child],

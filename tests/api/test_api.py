@@ -6,14 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chronology import services
-from chronology.models import AuditEvent, Entry, Involvement
+from chronology.models import AuditEvent, Entry
 from chronology.vocabulary import EntryKind
-from escalation import services as escalation
 
 D = datetime.date
 
@@ -182,15 +180,6 @@ def test_the_score_comes_with_contributions_that_add_up(api, alice, bob, child):
     assert len(score["contributions"]) == 2
     assert sum(Decimal(c["value"]) for c in score["contributions"]) == Decimal(score["total"])
     assert AuditEvent.objects.filter(action="score.view", child=child).count() == 1
-
-
-@pytest.fixture
-def alert(alice, bob, child):
-    Involvement.objects.filter(child=child).update(started_on=D(2025, 1, 1))
-    today = timezone.localdate()
-    for days_ago, actor in [(40, bob), (30, alice), (20, bob), (10, bob)]:
-        concern(actor, child, today - datetime.timedelta(days=days_ago))
-    return escalation.child_evaluate(child_id=child.pk).raised[0]
 
 
 def test_alerts_are_listed_and_acknowledged_with_if_match(api, bob, charlie, alert):

@@ -1,17 +1,11 @@
 """axe-core on the escalation, rules, access-log and emergency-access pages, each
 also held to 15 queries whatever the data."""
 
-import datetime
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from chronology import services
-from chronology.models import Involvement
-from chronology.vocabulary import EntryKind
 from escalation import backtest
 from escalation import services as escalation
 from escalation.models import RuleSet
@@ -22,22 +16,6 @@ from .test_journeys import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FAMILY_A = backtest.FIXTURES / "demo" / "family_a.json"
-
-
-@pytest.fixture
-def alert(alice, bob, child):
-    Involvement.objects.filter(child=child).update(started_on=datetime.date(2025, 1, 1))
-    today = timezone.localdate()
-    for days_ago, actor in [(40, bob), (30, alice), (20, bob), (10, bob)]:
-        services.entry_record(
-            actor=actor,
-            children=[child],
-            kind=EntryKind.CONCERN,
-            categories=["neglect.nutrition"],
-            event_date=today - datetime.timedelta(days=days_ago),
-            summary="No breakfast",
-        )
-    return escalation.child_evaluate(child_id=child.pk).raised[0]
 
 
 def visit_all(page, live_server, paths):

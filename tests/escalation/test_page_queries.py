@@ -1,32 +1,18 @@
 """The escalation and access-log pages run a fixed number of queries, at most 15,
 however many alerts or log rows there are."""
 
-import datetime
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from chronology import services
-from chronology.models import Involvement
-from chronology.vocabulary import EntryKind
 from escalation import services as escalation
+from tests.conftest import record_neglect_pattern
 
 
 def pattern_for(alice, bob, child):
-    Involvement.objects.filter(child=child).update(started_on=datetime.date(2025, 1, 1))
-    today = timezone.localdate()
-    for days_ago, actor in [(40, bob), (30, alice), (20, bob), (10, bob)]:
-        services.entry_record(
-            actor=actor,
-            children=[child],
-            kind=EntryKind.CONCERN,
-            categories=["neglect.nutrition"],
-            event_date=today - datetime.timedelta(days=days_ago),
-            summary="No breakfast",
-        )
+    record_neglect_pattern(alice=alice, bob=bob, child=child)
     return escalation.child_evaluate(child_id=child.pk).raised[0]
 
 

@@ -3,15 +3,9 @@
 import datetime
 from pathlib import Path
 
-import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from chronology import services
-from chronology.models import Involvement
-from chronology.vocabulary import EntryKind
 from escalation import backtest
-from escalation import services as escalation
 from escalation.models import AlertStatus, BackTest, RuleSet
 from tests.factories import UserFactory
 
@@ -19,22 +13,6 @@ D = datetime.date
 FAMILY_A = (
     Path(__file__).resolve().parents[2] / "chronology" / "fixtures" / "demo" / "family_a.json"
 )
-
-
-@pytest.fixture
-def alert(alice, bob, child):
-    Involvement.objects.filter(child=child).update(started_on=D(2025, 1, 1))
-    today = timezone.localdate()
-    for days_ago, actor in [(40, bob), (30, alice), (20, bob), (10, bob)]:
-        services.entry_record(
-            actor=actor,
-            children=[child],
-            kind=EntryKind.CONCERN,
-            categories=["neglect.nutrition"],
-            event_date=today - datetime.timedelta(days=days_ago),
-            summary="No breakfast again",
-        )
-    return escalation.child_evaluate(child_id=child.pk).raised[0]
 
 
 def test_a_manager_sees_the_alert_on_the_dashboard_in_a_fixed_number_of_queries(
