@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Max, Prefetch, Value
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from agencies.models import AgencyKind, Role, User
@@ -63,18 +62,24 @@ def children_mark_for_evaluation(child_ids) -> None:
     the mark stays, and the sweep evaluates them."""
     now = timezone.now()
     ids = sorted(set(child_ids))  # one order, so two writers lock watches alike
-    for child_id in ids:
-        _, created = ChildWatch.objects.get_or_create(
-            child_id=child_id, defaults={"due_since": now}
+    if not ids:
+        return
+    # One statement for all the children. It always writes the row, keeping an
+    # older mark, so that we hold it until commit: an evaluation under way then
+    # either waits for us and reads our entry, or ends first and cannot clear our
+    # mark. Deciding from a read could skip the write while an evaluation that
+    # never sees us clears it. (An older mark is kept so that a stream of writes
+    # cannot keep pushing back the moment the sweep takes over from the queue.)
+    table = ChildWatch._meta.db_table
+    rows = ", ".join(["(%s, %s, 1, 0, '{}')"] * len(ids))
+    params = [value for child_id in ids for value in (child_id, now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (child_id, due_since, level, score, level_rose_on) "  # noqa: S608 - table name from the model, values bound
+            f"VALUES {rows} ON CONFLICT (child_id) DO UPDATE "
+            f"SET due_since = COALESCE({table}.due_since, EXCLUDED.due_since)",
+            params,
         )
-        if not created:
-            # Always write the row, keeping an older mark, so that we hold it until
-            # commit: an evaluation under way then either waits for us and reads our
-            # entry, or ends first and cannot clear our mark. Deciding from a read
-            # could skip the write while an evaluation that never sees us clears it.
-            ChildWatch.objects.filter(child_id=child_id).update(
-                due_since=Coalesce("due_since", Value(now))
-            )
     transaction.on_commit(lambda: _queue_evaluations(ids))
 
 
