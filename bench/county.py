@@ -212,6 +212,7 @@ COLUMNS = {
         "agency_id",
         "child_id",
         "created_by_id",
+        "revision",
     ],
     "chronology_allocation": [
         "team",
@@ -423,6 +424,7 @@ def county_build(
                     county.agency_ids[code],
                     cid,
                     county.author_ids[code],
+                    1,
                 )
             if "SC" in seen:
                 worker = sc_workers[cid % len(sc_workers)]
@@ -462,6 +464,7 @@ def county_build(
                 county.agency_ids[code],
                 cid,
                 county.author_ids[code],
+                1,
             )
 
         # Children one concern short of the frequency-neglect pattern.
@@ -506,6 +509,7 @@ def county_build(
                     county.agency_ids[code],
                     cid,
                     county.author_ids[code],
+                    1,
                 )
             county.latency_child_ids.append(cid)
         out.flush()

@@ -1,8 +1,9 @@
 """The rule types: each reads one child's chronology up to a moment and says
 which patterns of concern stand without a multi-agency decision.
 
-Rules are pure reads. `escalation.services.child_evaluate` loads the context,
-calls them, and turns their findings into alerts.
+Rules are pure: they read a Context and run no queries. `escalation.context`
+loads contexts (for one child or for a batch of the sweep, in the same few
+queries either way), and `escalation.services` turns findings into alerts.
 
 "Covered": a pattern is covered by a multi-agency decision (any decision entry
 with two or more agencies present) dated on or after the day the pattern
@@ -18,10 +19,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from chronology.models import Entry
 from chronology.vocabulary import DecisionType, EntryKind
-from neglect_tool.patterns import improvement_not_sustained
-from neglect_tool.scoring import LEVEL_NAMES, Score
+from neglect_tool.patterns import lookback_month_ends, relapses_in
+from neglect_tool.scoring import LEVEL_NAMES, Score, score_prepared
 
 from .models import Rule, RuleType
 from .working_time import next_school_day_start
@@ -50,12 +50,40 @@ PROFESSIONAL_KINDS = {
 }
 
 
+@dataclass(slots=True)
+class EntryFacts:
+    """What the rules read of one standing chronology entry: plain values, so that
+    a sweep can load a county's entries without building a model object for each."""
+
+    id: int
+    public_id: object  # uuid.UUID
+    kind: str
+    event_date: datetime.date
+    event_time: datetime.time | None
+    recorded_at: datetime.datetime
+    agency_id: int
+    agency_code: str
+    agency_kind: str
+    severity: int | None
+    decision_type: str
+    import_batch_id: int | None
+    scores: dict | None
+    categories: list[str] = field(default_factory=list)  # in the order given
+    agencies_present: int = 0  # decision entries: agencies recorded as present
+    acknowledged_on: datetime.date | None = None  # notifications: when acknowledged
+    acknowledgement_recorded_at: datetime.datetime | None = None
+
+    @property
+    def decision_type_label(self) -> str:
+        return DecisionType(self.decision_type).label if self.decision_type else "decision"
+
+
 @dataclass
 class Finding:
     rule: Rule
     episode_key: str
     started_on: datetime.date
-    evidence: list[Entry]
+    evidence: list[EntryFacts]
     categories: list[str]
     reason: str
     urgency: int = 1
@@ -68,36 +96,66 @@ class Context:
     child: object
     now: datetime.datetime
     today: datetime.date
-    entries: list[Entry]  # standing entries dated up to today, oldest first
+    entries: list[EntryFacts]  # standing entries dated up to today, oldest first
     score: Score
     level_rose_on: dict[str, str]
     status_periods: list
     allocations: list
     resolved_on: dict[tuple[str, str], datetime.date]  # (code, key) -> last resolution
+    # The child's unresolved alerts, locked for this evaluation, and the entries
+    # already linked to each as evidence: {alert id: {entry id}}.
+    unresolved: list = field(default_factory=list)
+    evidence_linked: dict[int, set[int]] = field(default_factory=dict)
+    # What scoring on other days needs (the not-sustained rule's month ends).
+    prepared: list = field(default_factory=list)
+    assessments: list = field(default_factory=list)
+    scoring_rules: object = None
+    domains: list[str] = field(default_factory=list)
     rules: list = field(default_factory=list)  # the enabled rules being run
     next_checks: list[datetime.datetime] = field(default_factory=list)
+    _decisions: list[EntryFacts] | None = field(default=None, repr=False)
 
-    def moment(self, entry: Entry) -> datetime.datetime:
+    def moment(self, entry: EntryFacts) -> datetime.datetime:
         zone = ZoneInfo(settings.TIME_ZONE)
         return datetime.datetime.combine(
             entry.event_date, entry.event_time or datetime.time(0, 0), tzinfo=zone
         )
 
-    def multi_agency_decisions(self, types: set[str] | None = None) -> list[Entry]:
-        return [
-            e
-            for e in self.entries
-            if e.kind == EntryKind.DECISION
-            and len(e.attendance_rows.all()) >= 2
-            and (types is None or e.decision_type in types)
-        ]
+    def entry(self, entry_id: int) -> EntryFacts | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def multi_agency_decisions(self, types: set[str] | None = None) -> list[EntryFacts]:
+        # Worked out once: rules ask for the floor of every entry they look at.
+        if self._decisions is None:
+            self._decisions = [
+                e for e in self.entries if e.kind == EntryKind.DECISION and e.agencies_present >= 2
+            ]
+        if types is None:
+            return self._decisions
+        return [e for e in self._decisions if e.decision_type in types]
 
     def floor(self, code: str, key: str) -> datetime.date | None:
         """The day up to which this episode's evidence has been dealt with."""
-        days = [d.event_date for d in self.multi_agency_decisions()]
-        if (code, key) in self.resolved_on:
-            days.append(self.resolved_on[(code, key)])
-        return max(days, default=None)
+        decisions = self.multi_agency_decisions()
+        day = decisions[-1].event_date if decisions else None  # entries are in date order
+        resolved = self.resolved_on.get((code, key))
+        if resolved is not None and (day is None or resolved > day):
+            return resolved
+        return day
+
+    def totals_on(self, days: list[datetime.date]) -> list:
+        """The child's neglect score on each day, from the evidence already loaded."""
+        return [
+            score_prepared(
+                self.prepared,
+                self.assessments,
+                as_of=day,
+                rules=self.scoring_rules,
+                domains=self.domains,
+                explain=False,
+            ).total
+            for day in days
+        ]
 
     def since_text(self, floor: datetime.date | None) -> str:
         return f"since {floor:%Y-%m-%d}" if floor else "on record"
@@ -115,7 +173,7 @@ def _harm_key(categories: list[str]) -> str:
     return next((c for c in HARM_PRIORITY if c in categories), categories[0] if categories else "")
 
 
-def _matching(entry: Entry, categories) -> list[str]:
+def _matching(entry: EntryFacts, categories) -> list[str]:
     return [c for c in entry.categories if c in categories]
 
 
@@ -278,7 +336,7 @@ def referral_no_decision(rule: Rule, ctx: Context) -> list[Finding]:
     for entry in ctx.entries:
         if entry.kind != EntryKind.REFERRAL or not _matching(entry, p["categories"]):
             continue
-        key = entry.agency.code
+        key = entry.agency_code
         floor = ctx.floor(rule.code, key)
         if floor is not None and entry.event_date <= floor:
             continue
@@ -306,14 +364,10 @@ def referral_no_decision(rule: Rule, ctx: Context) -> list[Finding]:
 def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:
     p = rule.params
     floor = ctx.floor(rule.code, "")
+    months = lookback_month_ends(ctx.today, p["lookback_months"])
     relapses = [
         r
-        for r in improvement_not_sustained(
-            ctx.child,
-            ctx.today,
-            within_months=p["within_months"],
-            lookback_months=p["lookback_months"],
-        )
+        for r in relapses_in(months, ctx.totals_on(months), within_months=p["within_months"])
         if floor is None or r.returned_on > floor
     ]
     if len(relapses) < p["times"]:
@@ -347,7 +401,7 @@ def turnover(rule: Rule, ctx: Context) -> list[Finding]:
     ]
     if len(changes) < p["changes"]:
         return []
-    entries = [a.entry for a in changes if a.entry_id]
+    entries = [e for e in (ctx.entry(a.entry_id) for a in changes if a.entry_id) if e]
     return [
         Finding(
             rule=rule,
@@ -407,7 +461,7 @@ def domestic_abuse_notice(rule: Rule, ctx: Context) -> list[Finding]:
     for entry in ctx.entries:
         if (
             entry.kind != EntryKind.NOTIFICATION
-            or entry.agency.kind != "police"
+            or entry.agency_kind != "police"
             or "domestic_abuse" not in entry.categories
             or born is None
         ):
@@ -441,17 +495,16 @@ def domestic_abuse_notice(rule: Rule, ctx: Context) -> list[Finding]:
     return findings
 
 
-def _acknowledged_by(entry: Entry, due: datetime.datetime) -> bool:
-    ack = getattr(entry, "acknowledgement", None)
-    if ack is None:
+def _acknowledged_by(entry: EntryFacts, due: datetime.datetime) -> bool:
+    if entry.acknowledged_on is None:
         return False
-    if ack.acknowledged_on < due.date():
+    if entry.acknowledged_on < due.date():
         return True
-    if ack.acknowledged_on > due.date():
+    if entry.acknowledged_on > due.date():
         return False
     # On the due day itself: an imported acknowledgement carries only its date,
     # so it is taken as in time; a live one is judged by when it was recorded.
-    return entry.import_batch_id is not None or ack.recorded_at <= due
+    return entry.import_batch_id is not None or entry.acknowledgement_recorded_at <= due
 
 
 RULE_TYPES: dict[str, Callable[[Rule, Context], list[Finding]]] = {

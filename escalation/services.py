@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max
 from django.utils import timezone
 
 from agencies.models import AgencyKind, Role, User
 from chronology.audit import audit_record
 from chronology.concurrency import check_version
-from chronology.models import Child, EntryCategory, Involvement
+from chronology.models import Child, Involvement
 from chronology.selectors import child_is_visible_to
-from neglect_tool.selectors import child_score, scoring_config_active
+from neglect_tool.selectors import domain_codes, scoring_config_active
 
+from .context import contexts_load
 from .models import (
     DISAGREEMENT_CODE,
     UNRESOLVED,
@@ -93,40 +94,23 @@ def _queue_evaluations(child_ids) -> None:
             logger.warning("Could not queue evaluation of child %s; the sweep will.", child_id)
 
 
+# What an evaluation writes to the watch (never due_since: see children_mark_for_evaluation).
+WATCH_FIELDS = [
+    "level",
+    "score",
+    "config_version",
+    "level_rose_on",
+    "evaluated_at",
+    "next_check_at",
+]
+
+
 def _load_context(child: Child, now: datetime.datetime, watch: ChildWatch, config) -> Context:
-    today = timezone.localtime(now).date()
-    entries = list(
-        child.entries.filter(event_date__lte=today)
-        .current()
-        .select_related("agency", "acknowledgement")
-        .prefetch_related(
-            Prefetch("category_rows", queryset=EntryCategory.objects.order_by("id")),
-            "attendance_rows",
-        )
-        .order_by("event_date", "event_time", "recorded_at")
-    )
-    score = child_score(child, today, config=config)
-    rose_on = {}
-    for level in (2, 3, 4):
-        if score.level >= level:
-            rose_on[str(level)] = watch.level_rose_on.get(str(level), today.isoformat())
-    resolved = {}
-    for code, key, day in Alert.objects.filter(
-        child=child, status=AlertStatus.RESOLVED
-    ).values_list("rule_code", "episode_key", "resolved_on"):
-        if day and day <= today and day > resolved.get((code, key), datetime.date.min):
-            resolved[(code, key)] = day
-    return Context(
-        child=child,
-        now=now,
-        today=today,
-        entries=entries,
-        score=score,
-        level_rose_on=rose_on,
-        status_periods=list(child.status_periods.all()),
-        allocations=list(child.allocations.filter(started_on__lte=today).order_by("started_on")),
-        resolved_on=resolved,
-    )
+    rule_set = rule_set_active()
+    rules = list(rule_set.rules.filter(is_enabled=True).order_by("code"))
+    return contexts_load(
+        [child], {child.pk: watch}, now=now, config=config, domains=domain_codes(), rules=rules
+    )[child.pk]
 
 
 def child_evaluate(
@@ -147,7 +131,7 @@ def child_evaluate(
     now = now or real_start
     rule_set = rule_set or rule_set_active()
     config = scoring_config_active()
-    result = EvaluationResult()
+    rules = list(rule_set.rules.filter(is_enabled=True).order_by("code"))
     with transaction.atomic():
         # Evaluations of one child take turns. NO KEY UPDATE, not UPDATE: a writer
         # checks its foreign keys to the child at commit, after marking the watch;
@@ -156,52 +140,108 @@ def child_evaluate(
         # A writer marking this child holds the watch until it commits: wait, so the
         # entries read below include its entry.
         watch, _ = ChildWatch.objects.select_for_update().get_or_create(child=child)
-        ctx = _load_context(child, now, watch, config)
-        result.level = ctx.score.level
-
-        result.resolved = _resolve_covered(child, ctx)
-        findings: list[Finding] = []
-        ctx.rules = list(rule_set.rules.filter(is_enabled=True).order_by("code"))
-        for rule in ctx.rules:
-            findings.extend(RULE_TYPES[rule.type](rule, ctx))
-        for finding in findings:
-            alert, created = _alert_for(child, finding, ctx, rule_set)
-            (result.raised if created else result.grown).append(alert)
-
-        watch.level = ctx.score.level
-        watch.score = ctx.score.total
-        watch.config_version = ctx.score.config_version
-        watch.level_rose_on = ctx.level_rose_on
-        watch.evaluated_at = real_start
-        watch.next_check_at = min(ctx.next_checks, default=None)
-        watch.save(
-            update_fields=[
-                "level",
-                "score",
-                "config_version",
-                "level_rose_on",
-                "evaluated_at",
-                "next_check_at",
-            ]
-        )
+        ctx = contexts_load(
+            [child], {child.pk: watch}, now=now, config=config, domains=domain_codes(), rules=rules
+        )[child.pk]
+        result = _evaluate_loaded(ctx, watch, rule_set, real_start=real_start, notify=notify)
+        watch.save(update_fields=WATCH_FIELDS)
         # Clear the outbox mark only if nothing new arrived while we were working.
         ChildWatch.objects.filter(child=child, due_since__lte=real_start).update(due_since=None)
-        if notify:
-            for alert in result.raised:
-                _notify(alert, level=1)
+    return result
+
+
+def children_evaluate(
+    child_ids: list[int], *, now: datetime.datetime | None = None, notify: bool = True
+) -> int:
+    """child_evaluate for many children in one transaction and a constant number of
+    queries (the sweep's path); queries per child only where an alert changes.
+
+    A child whose row or watch another transaction holds is skipped, not waited
+    for: a writer holding the watch has marked the child, so the queue or the
+    next sweep evaluates it after that writer's entry is in. Returns how many
+    were evaluated."""
+    real_start = timezone.now()
+    now = now or real_start
+    rule_set = rule_set_active()
+    config = scoring_config_active()
+    rules = list(rule_set.rules.filter(is_enabled=True).order_by("code"))
+    domains = domain_codes()
+    with transaction.atomic():
+        children = list(
+            Child.objects.filter(pk__in=list(child_ids))
+            .order_by("pk")
+            .select_for_update(no_key=True, skip_locked=True)
+        )
+        watches = {
+            watch.child_id: watch
+            for watch in ChildWatch.objects.filter(child__in=[c.pk for c in children])
+            .order_by("child_id")
+            .select_for_update(skip_locked=True)
+        }
+        children = [child for child in children if child.pk in watches]
+        if not children:
+            return 0
+        contexts = contexts_load(
+            children, watches, now=now, config=config, domains=domains, rules=rules
+        )
+        for child in children:
+            _evaluate_loaded(
+                contexts[child.pk],
+                watches[child.pk],
+                rule_set,
+                real_start=real_start,
+                notify=notify,
+            )
+        ChildWatch.objects.bulk_update(
+            [watches[child.pk] for child in children], WATCH_FIELDS, batch_size=1000
+        )
+        ChildWatch.objects.filter(
+            child__in=[c.pk for c in children], due_since__lte=real_start
+        ).update(due_since=None)
+    return len(children)
+
+
+def _evaluate_loaded(
+    ctx: Context,
+    watch: ChildWatch,
+    rule_set: RuleSet,
+    *,
+    real_start: datetime.datetime,
+    notify: bool,
+) -> EvaluationResult:
+    """Bring one child's alerts in line with its loaded context, and set (not save)
+    the watch's fields."""
+    result = EvaluationResult(level=ctx.score.level)
+    result.resolved = _resolve_covered(ctx.child, ctx)
+    findings: list[Finding] = []
+    for rule in ctx.rules:
+        findings.extend(RULE_TYPES[rule.type](rule, ctx))
+    for finding in findings:
+        alert, created = _alert_for(ctx.child, finding, ctx, rule_set)
+        (result.raised if created else result.grown).append(alert)
+    watch.level = ctx.score.level
+    watch.score = ctx.score.total
+    watch.config_version = ctx.score.config_version
+    watch.level_rose_on = ctx.level_rose_on
+    watch.evaluated_at = real_start
+    watch.next_check_at = min(ctx.next_checks, default=None)
+    if notify:
+        for alert in result.raised:
+            _notify(alert, level=1)
     return result
 
 
 def _resolve_covered(child: Child, ctx: Context) -> list[Alert]:
     decisions = ctx.multi_agency_decisions()
     resolved = []
-    for alert in Alert.objects.filter(child=child, status__in=UNRESOLVED).select_for_update():
+    for alert in ctx.unresolved:
+        if alert.status not in UNRESOLVED:
+            continue
         decision = next((d for d in decisions if d.event_date >= alert.pattern_started_on), None)
         if decision is None:
             continue
-        present = len(decision.attendance_rows.all())
         alert.status = AlertStatus.RESOLVED
-        alert.resolved_by_decision = decision
+        alert.resolved_by_decision_id = decision.id
         alert.resolved_on = decision.event_date
         alert.ladder_due_at = None
         alert.version += 1
@@ -219,8 +259,8 @@ def _resolve_covered(child: Child, ctx: Context) -> list[Alert]:
             status=alert.status,
             ladder_level=alert.ladder_level,
             reason=(
-                f"Resolved by the {decision.get_decision_type_display().lower()} of "
-                f"{decision.event_date:%Y-%m-%d} with {present} agencies present"
+                f"Resolved by the {decision.decision_type_label.lower()} of "
+                f"{decision.event_date:%Y-%m-%d} with {decision.agencies_present} agencies present"
             ),
         )
         resolved.append(alert)
@@ -229,12 +269,16 @@ def _resolve_covered(child: Child, ctx: Context) -> list[Alert]:
 
 def _alert_for(child: Child, finding: Finding, ctx: Context, rule_set: RuleSet):
     """The unresolved alert of this episode, made now if there is none. Returns (alert, created)."""
-    existing = Alert.objects.filter(
-        child=child,
-        rule_code=finding.rule.code,
-        episode_key=finding.episode_key,
-        status__in=UNRESOLVED,
-    ).first()
+    existing = next(
+        (
+            a
+            for a in ctx.unresolved
+            if a.status in UNRESOLVED
+            and a.rule_code == finding.rule.code
+            and a.episode_key == finding.episode_key
+        ),
+        None,
+    )
     created = False
     if existing is None:
         try:
@@ -263,15 +307,20 @@ def _alert_for(child: Child, finding: Finding, ctx: Context, rule_set: RuleSet):
                 episode_key=finding.episode_key,
                 status__in=UNRESOLVED,
             )
+        ctx.unresolved.append(existing)
     elif finding.urgency > existing.urgency:
         existing.urgency = finding.urgency
         existing.reason = finding.reason
         existing.categories = sorted(set(existing.categories) | set(finding.categories))
         existing.version += 1
         existing.save(update_fields=["urgency", "reason", "categories", "version"])
-    AlertEvidence.objects.bulk_create(
-        [AlertEvidence(alert=existing, entry=e) for e in finding.evidence], ignore_conflicts=True
-    )
+    linked = ctx.evidence_linked.setdefault(existing.pk, set())
+    missing = [e for e in finding.evidence if e.id not in linked]
+    if missing:
+        AlertEvidence.objects.bulk_create(
+            [AlertEvidence(alert=existing, entry_id=e.id) for e in missing], ignore_conflicts=True
+        )
+        linked.update(e.id for e in missing)
     return existing, created
 
 

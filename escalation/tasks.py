@@ -5,13 +5,17 @@ is delivered again; evaluation is idempotent, so that is harmless.
 """
 
 import datetime
+import logging
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import ChildWatch
-from .services import child_evaluate, ladder_advance_due
+from .services import child_evaluate, children_evaluate, ladder_advance_due
+
+logger = logging.getLogger(__name__)
 
 # How long a mark may wait for its queued task before the sweep takes it over.
 SWEEP_GRACE = datetime.timedelta(seconds=30)
@@ -31,11 +35,23 @@ def evaluations_sweep() -> int:
     due = ChildWatch.objects.filter(
         Q(due_since__lte=now - SWEEP_GRACE) | Q(next_check_at__lte=now)
     ).values_list("child_id", flat=True)[:SWEEP_BATCH]
-    count = 0
-    for child_id in due:
-        child_evaluate(child_id=child_id, now=now)
-        count += 1
-    return count
+    due = list(due)
+    try:
+        return children_evaluate(due, now=now)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: nothing to gain child by child
+    except Exception:
+        # One child's failure must not hold up the rest: one at a time, and a child
+        # that fails stays marked, and logged, for the next sweep.
+        logger.exception("A sweep batch failed; evaluating its children one at a time")
+        count = 0
+        for child_id in due:
+            try:
+                child_evaluate(child_id=child_id, now=now)
+                count += 1
+            except Exception:
+                logger.exception("Could not evaluate child %s; it stays due", child_id)
+        return count
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

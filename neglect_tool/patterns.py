@@ -62,9 +62,26 @@ def improvement_not_sustained(
     improvement taken at face value that did not hold (disguised compliance,
     over-optimism). A fall that lasts longer than `within_months` counts as a
     real improvement, and the watch starts again from there."""
-    start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - lookback_months, 12)
-    months = month_ends(datetime.date(start_year, start_month + 1, 1), as_of)
+    months = lookback_month_ends(as_of, lookback_months)
     totals = [score.total for score in score_history(child, months, config)]
+    return relapses_in(months, totals, within_months=within_months, min_fall=min_fall)
+
+
+def lookback_month_ends(as_of: datetime.date, lookback_months: int) -> list[datetime.date]:
+    """The month ends of the `lookback_months` before `as_of`, and `as_of` itself last."""
+    start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - lookback_months, 12)
+    return month_ends(datetime.date(start_year, start_month + 1, 1), as_of)
+
+
+def relapses_in(
+    months: list[datetime.date],
+    totals: list[Decimal],
+    *,
+    within_months: int = 6,
+    min_fall: Decimal = Decimal("0.2"),
+) -> list[Relapse]:
+    """The relapses in a series of month-end totals (see improvement_not_sustained).
+    Pure, so escalation can run it over scores it has already worked out."""
     relapses = []
     peak_index, fell_index = 0, None
     for index, total in enumerate(totals):

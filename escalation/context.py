@@ -1,0 +1,227 @@
+"""Loading what the rules read, for one child or a batch of the sweep.
+
+The same dozen queries serve one child or five hundred: entries come back as
+plain tuples (`EntryFacts`), never as model objects, and the neglect score is
+worked out from those same rows, so a child's chronology is read once per
+evaluation. `contexts_load` must run inside the evaluation's transaction, with
+the children's rows and watches already locked (escalation.services).
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+
+from agencies.models import Agency
+from chronology.models import (
+    Allocation,
+    Amendment,
+    Child,
+    DecisionAttendance,
+    EntryCategory,
+    EntryChild,
+    NotificationAck,
+    StatusPeriod,
+)
+from chronology.vocabulary import EntryKind
+from neglect_tool.scoring import AssessmentRow, EvidenceRow, prepare_evidence, score_prepared
+
+from .models import UNRESOLVED, Alert, AlertEvidence, AlertStatus, ChildWatch
+from .rules import Context, EntryFacts
+
+ENTRY_FIELDS = (
+    "child_id",
+    "entry_id",
+    "entry__public_id",
+    "entry__kind",
+    "entry__event_date",
+    "entry__event_time",
+    "entry__recorded_at",
+    "entry__agency_id",
+    "entry__severity",
+    "entry__decision_type",
+    "entry__import_batch_id",
+    "entry__scores",
+)
+
+
+def _entry_order(entry: EntryFacts):
+    # As PostgreSQL orders event_date, event_time, recorded_at: a missing time last.
+    return (
+        entry.event_date,
+        entry.event_time is None,
+        entry.event_time or datetime.time.min,
+        entry.recorded_at,
+        entry.id,
+    )
+
+
+def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, list[EntryFacts]]:
+    """Each child's standing entries dated up to today, oldest first. An entry about
+    two children of the batch is one object in both lists."""
+    superseded = Amendment.objects.filter(entry=OuterRef("entry"))
+    links = EntryChild.objects.filter(child_id__in=child_ids, entry__event_date__lte=today).exclude(
+        Exists(superseded)
+    )
+    agencies = {
+        pk: (code, kind) for pk, code, kind in Agency.objects.values_list("id", "code", "kind")
+    }
+    facts: dict[int, EntryFacts] = {}
+    by_child: dict[int, list[EntryFacts]] = defaultdict(list)
+    for (
+        child_id,
+        entry_id,
+        public_id,
+        kind,
+        event_date,
+        event_time,
+        recorded_at,
+        agency_id,
+        severity,
+        decision_type,
+        import_batch_id,
+        scores,
+    ) in links.values_list(*ENTRY_FIELDS):
+        entry = facts.get(entry_id)
+        if entry is None:
+            code, agency_kind = agencies[agency_id]
+            entry = facts[entry_id] = EntryFacts(
+                id=entry_id,
+                public_id=public_id,
+                kind=kind,
+                event_date=event_date,
+                event_time=event_time,
+                recorded_at=recorded_at,
+                agency_id=agency_id,
+                agency_code=code,
+                agency_kind=agency_kind,
+                severity=severity,
+                decision_type=decision_type,
+                import_batch_id=import_batch_id,
+                scores=scores,
+            )
+        by_child[child_id].append(entry)
+    if facts:
+        # The same entries, found again through the link table rather than listed
+        # by id: a batch can hold ten thousand of them.
+        about = EntryChild.objects.filter(child_id__in=child_ids).values("entry_id")
+        for entry_id, category in (
+            EntryCategory.objects.filter(entry_id__in=about)
+            .order_by("id")
+            .values_list("entry_id", "category")
+        ):
+            if entry_id in facts:
+                facts[entry_id].categories.append(category)
+        for entry_id, present in (
+            DecisionAttendance.objects.filter(
+                entry_id__in=about.filter(entry__kind=EntryKind.DECISION)
+            )
+            .values("entry_id")
+            .annotate(present=Count("id"))
+            .values_list("entry_id", "present")
+        ):
+            if entry_id in facts:
+                facts[entry_id].agencies_present = present
+        for entry_id, day, recorded_at in NotificationAck.objects.filter(
+            entry_id__in=about.filter(entry__kind=EntryKind.NOTIFICATION)
+        ).values_list("entry_id", "acknowledged_on", "recorded_at"):
+            if entry_id in facts:
+                facts[entry_id].acknowledged_on = day
+                facts[entry_id].acknowledgement_recorded_at = recorded_at
+    for entries in by_child.values():
+        entries.sort(key=_entry_order)
+    return by_child
+
+
+def _evidence_rows(entries: list[EntryFacts], config):
+    """The scoring rows of the entries: the same rows neglect_tool.selectors reads."""
+    evidence, assessments = [], []
+    for entry in entries:
+        if entry.kind == EntryKind.ASSESSMENT and entry.scores:
+            assessments.append(AssessmentRow(str(entry.public_id), entry.event_date, entry.scores))
+        if entry.kind in config.kind_factors:
+            entry_id = str(entry.public_id)
+            evidence.extend(
+                EvidenceRow(
+                    entry_id, entry.event_date, entry.agency_code, entry.kind, entry.severity, c
+                )
+                for c in entry.categories
+            )
+    return evidence, assessments
+
+
+def contexts_load(
+    children: list[Child],
+    watches: dict[int, ChildWatch],
+    *,
+    now: datetime.datetime,
+    config,
+    domains: list[str],
+    rules: list,
+) -> dict[int, Context]:
+    """{child id: Context} for the children, in a constant number of queries."""
+    today = timezone.localtime(now).date()
+    ids = [child.pk for child in children]
+    entries = _entries_by_child(ids, today)
+
+    periods = defaultdict(list)
+    for period in StatusPeriod.objects.filter(child_id__in=ids).order_by("started_on", "id"):
+        periods[period.child_id].append(period)
+    allocations = defaultdict(list)
+    for allocation in Allocation.objects.filter(child_id__in=ids, started_on__lte=today).order_by(
+        "started_on", "id"
+    ):
+        allocations[allocation.child_id].append(allocation)
+    resolved = defaultdict(dict)
+    for child_id, code, key, day in Alert.objects.filter(
+        child_id__in=ids, status=AlertStatus.RESOLVED, resolved_on__lte=today
+    ).values_list("child_id", "rule_code", "episode_key", "resolved_on"):
+        if day > resolved[child_id].get((code, key), datetime.date.min):
+            resolved[child_id][(code, key)] = day
+    # Locked: a person acknowledging or resolving one of them waits for us.
+    unresolved = defaultdict(list)
+    for alert in (
+        Alert.objects.filter(child_id__in=ids, status__in=UNRESOLVED)
+        .order_by("pk")
+        .select_for_update()
+    ):
+        unresolved[alert.child_id].append(alert)
+    linked = defaultdict(set)
+    if unresolved:
+        for alert_id, entry_id in AlertEvidence.objects.filter(
+            alert__child_id__in=ids, alert__status__in=UNRESOLVED
+        ).values_list("alert_id", "entry_id"):
+            linked[alert_id].add(entry_id)
+
+    contexts = {}
+    for child in children:
+        child_entries = entries.get(child.pk, [])
+        evidence, assessments = _evidence_rows(child_entries, config)
+        prepared = prepare_evidence(evidence, rules=config, domains=domains)
+        score = score_prepared(prepared, assessments, as_of=today, rules=config, domains=domains)
+        watch = watches[child.pk]
+        rose_on = {}
+        for level in (2, 3, 4):
+            if score.level >= level:
+                rose_on[str(level)] = watch.level_rose_on.get(str(level), today.isoformat())
+        child_unresolved = unresolved.get(child.pk, [])
+        contexts[child.pk] = Context(
+            child=child,
+            now=now,
+            today=today,
+            entries=child_entries,
+            score=score,
+            level_rose_on=rose_on,
+            status_periods=periods.get(child.pk, []),
+            allocations=allocations.get(child.pk, []),
+            resolved_on=resolved.get(child.pk, {}),
+            unresolved=child_unresolved,
+            evidence_linked={a.pk: linked.get(a.pk, set()) for a in child_unresolved},
+            prepared=prepared,
+            assessments=assessments,
+            scoring_rules=config,
+            domains=domains,
+            rules=rules,
+        )
+    return contexts
