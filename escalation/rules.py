@@ -373,11 +373,16 @@ def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:
     if len(relapses) < p["times"]:
         return []
     first = relapses[0]
+    # The pattern begins at the first relapse's peak, unless a decision came after
+    # that peak: then what stands uncovered began when the score came back. (Dated
+    # on or before the decision, the alert would be resolved by it at once and
+    # raised again at every evaluation.)
+    started = first.peak_on if floor is None or first.peak_on > floor else first.returned_on
     return [
         Finding(
             rule=rule,
             episode_key="",
-            started_on=first.peak_on,
+            started_on=started,
             evidence=[e for e in ctx.entries if e.event_date > first.fell_on][-20:],
             categories=[],
             urgency=len(relapses),

@@ -5,6 +5,7 @@ sweep and the replay all call it; only its clock and whether it notifies differ.
 """
 
 import datetime
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -172,12 +173,13 @@ def children_evaluate(
             .order_by("pk")
             .select_for_update(no_key=True, skip_locked=True)
         )
-        watches = {
-            watch.child_id: watch
-            for watch in ChildWatch.objects.filter(child__in=[c.pk for c in children])
-            .order_by("child_id")
-            .select_for_update(skip_locked=True)
-        }
+        watches = _watches_lock([c.pk for c in children])
+        missing = [c.pk for c in children if c.pk not in watches]
+        if missing:  # never evaluated nor written about: as child_evaluate, make them
+            ChildWatch.objects.bulk_create(
+                [ChildWatch(child_id=pk) for pk in missing], ignore_conflicts=True
+            )
+            watches.update(_watches_lock(missing))
         children = [child for child in children if child.pk in watches]
         if not children:
             return 0
@@ -192,13 +194,52 @@ def children_evaluate(
                 real_start=real_start,
                 notify=notify,
             )
-        ChildWatch.objects.bulk_update(
-            [watches[child.pk] for child in children], WATCH_FIELDS, batch_size=1000
-        )
+        _watches_save([watches[child.pk] for child in children])
         ChildWatch.objects.filter(
             child__in=[c.pk for c in children], due_since__lte=real_start
         ).update(due_since=None)
     return len(children)
+
+
+def _watches_lock(child_ids: list[int]) -> dict[int, ChildWatch]:
+    return {
+        watch.child_id: watch
+        for watch in ChildWatch.objects.filter(child__in=child_ids)
+        .order_by("child_id")
+        .select_for_update(skip_locked=True)
+    }
+
+
+def _watches_save(watches: list[ChildWatch]) -> None:
+    """Save the evaluated fields of many watches in one statement."""
+    if connection.vendor != "postgresql":
+        ChildWatch.objects.bulk_update(watches, WATCH_FIELDS, batch_size=500)
+        return
+    # bulk_update builds a CASE per field and row, which costs more than the
+    # evaluations themselves at sweep scale; UPDATE ... FROM VALUES is one plain row each.
+    row = "(%s::integer, %s::smallint, %s::numeric, %s::integer, %s::jsonb, %s, %s)"
+    params = []
+    for w in watches:
+        params += [
+            w.child_id,
+            w.level,
+            w.score,
+            w.config_version,
+            json.dumps(w.level_rose_on),
+            w.evaluated_at,
+            w.next_check_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ChildWatch._meta.db_table} AS w SET level = v.level, score = v.score, "  # noqa: S608 - table name from the model, values bound
+            "config_version = v.config_version, level_rose_on = v.level_rose_on, "
+            "evaluated_at = v.evaluated_at::timestamptz, "
+            "next_check_at = v.next_check_at::timestamptz "
+            f"FROM (VALUES {', '.join([row] * len(watches))}) "
+            "AS v(child_id, level, score, config_version, level_rose_on, evaluated_at, "
+            "next_check_at) WHERE w.child_id = v.child_id",
+            params,
+        )
 
 
 def _evaluate_loaded(

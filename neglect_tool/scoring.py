@@ -21,13 +21,13 @@ for one child or for many, and both call `score_evidence`, so they always agree.
 
 import bisect
 import datetime
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
 PLACES = Decimal("0.001")
-ZERO = Decimal("0.000")
 
 LEVEL_NAMES = {1: "Universal", 2: "Early help", 3: "Targeted", 4: "Statutory"}
 
@@ -205,7 +205,9 @@ def score_prepared(
     (for histories and maps, which show only the numbers)."""
     day = as_of.toordinal()
     factor = float(rules.corroboration_factor)
-    by_domain = {domain: ZERO for domain in domains}
+    # Sums in whole thousandths: exact, like the Decimal sums they stand for, and
+    # far cheaper than a Decimal for every row.
+    by_domain = dict.fromkeys(domains, 0)
     contributions = []
     for item in prepared:
         if item.ordinal > day:
@@ -214,7 +216,7 @@ def score_prepared(
         corroborated = item.corroborated_from is not None and item.corroborated_from <= day
         corroboration = factor if corroborated else 1.0
         # Multiplied in the same order as ever, so the float, and its rounding, agree.
-        value = Decimal(item.base * decay * corroboration).quantize(PLACES)
+        value = thousandths(item.base * decay * corroboration)
         if value <= 0:
             continue
         by_domain[item.rule["domain"]] += value
@@ -228,7 +230,7 @@ def score_prepared(
                     kind=row.kind,
                     category=row.category,
                     domain=item.rule["domain"],
-                    value=value,
+                    value=Decimal(value).scaleb(-3),
                     weight=item.rule["weight"],
                     kind_factor=rules.kind_factors[row.kind],
                     severity=item.severity,
@@ -239,19 +241,30 @@ def score_prepared(
             )
     for contribution in _assessment_contributions(assessments, as_of, rules, domains):
         if contribution.value > 0:
-            by_domain[contribution.domain] += contribution.value
+            by_domain[contribution.domain] += int(contribution.value.scaleb(3))
             if explain:
                 contributions.append(contribution)
     contributions.sort(key=lambda c: (c.event_date, c.domain, c.category, c.entry_id))
-    total = sum(by_domain.values(), ZERO)
+    total = Decimal(sum(by_domain.values())).scaleb(-3)
     return Score(
         as_of=as_of,
         config_version=rules.version,
         total=total,
         level=rules.level_for(total),
-        by_domain=by_domain,
+        by_domain={domain: Decimal(n).scaleb(-3) for domain, n in by_domain.items()},
         contributions=contributions,
     )
+
+
+def thousandths(value: float) -> int:
+    """`value` rounded to 0.001, as a whole number of thousandths: exactly what
+    Decimal(value).quantize(PLACES) gives (half to even, on the float's exact
+    value), without building a Decimal unless the value sits on a tie."""
+    scaled = value * 1000.0
+    if abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
+        # Far from a tie, the float product's tiny error cannot change the nearest.
+        return round(scaled)
+    return int(Decimal(value).quantize(PLACES).scaleb(3))
 
 
 def _assessment_contributions(assessments, as_of, rules, domains) -> list[Contribution]:

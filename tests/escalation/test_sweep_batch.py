@@ -1,0 +1,145 @@
+"""The sweep's batch path (escalation.services.children_evaluate, issue 7).
+
+It must decide exactly what child_evaluate decides one child at a time, cost
+the same number of queries however many children a batch holds, and step
+around a child whose watch a writer is holding rather than wait for it.
+"""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from chronology import services
+from chronology.vocabulary import EntryKind
+from escalation import services as escalation
+from escalation.models import Alert, AlertEvidence, ChildWatch
+from tests.conftest import record_neglect_pattern
+
+
+class Rollback(Exception):
+    pass
+
+
+def make_children(alice, school, count):
+    children = []
+    for number in range(count):
+        child = services.child_create(actor=alice, given_names=f"Sam{number}", family_name="Batch")
+        services.involvement_grant(actor=alice, child=child, agency=school, reason="Pupil")
+        children.append(child)
+    return children
+
+
+def outcome(child_ids):
+    """What an evaluation decided, in a form two evaluations can be compared by."""
+    alerts = sorted(
+        Alert.objects.filter(child_id__in=child_ids).values_list(
+            "child_id",
+            "rule_code",
+            "episode_key",
+            "status",
+            "reason",
+            "categories",
+            "pattern_started_on",
+            "urgency",
+        )
+    )
+    evidence = sorted(
+        AlertEvidence.objects.filter(alert__child_id__in=child_ids).values_list(
+            "alert__child_id", "alert__rule_code", "entry_id"
+        )
+    )
+    watches = sorted(
+        ChildWatch.objects.filter(child_id__in=child_ids).values_list(
+            "child_id", "level", "score", "level_rose_on", "next_check_at", "due_since"
+        )
+    )
+    return alerts, evidence, watches
+
+
+def test_a_batch_decides_what_one_child_at_a_time_decides(alice, bob, school):
+    children = make_children(alice, school, 4)
+    record_neglect_pattern(alice=alice, bob=bob, child=children[0])
+    record_neglect_pattern(alice=alice, bob=bob, child=children[2])
+    services.entry_record(
+        actor=bob,
+        children=[children[1]],
+        kind=EntryKind.CHILD_VOICE,
+        categories=["physical_abuse"],
+        event_date=timezone.localdate() - datetime.timedelta(days=10),
+        summary="Said a grown-up hit them",
+    )
+    ids = [child.pk for child in children]
+    now = timezone.now()
+
+    try:
+        with transaction.atomic():
+            assert escalation.children_evaluate(ids, now=now) == 4
+            by_batch = outcome(ids)
+            raise Rollback
+    except Rollback:
+        pass
+    for child_id in ids:
+        escalation.child_evaluate(child_id=child_id, now=now)
+    one_at_a_time = outcome(ids)
+
+    assert by_batch == one_at_a_time
+    alerted = {(child_id, code) for child_id, code, *_ in by_batch[0]}
+    assert (children[0].pk, "frequency-neglect") in alerted
+    assert (children[2].pk, "frequency-neglect") in alerted
+    assert (children[1].pk, "voice-unanswered") in alerted
+    assert not any(child_id == children[3].pk for child_id, _ in alerted)
+
+
+def test_a_batch_costs_the_same_queries_for_two_children_as_for_six(alice, bob, school):
+    children = make_children(alice, school, 6)
+    for child in children:
+        record_neglect_pattern(alice=alice, bob=bob, child=child)
+    ids = [child.pk for child in children]
+    escalation.children_evaluate(ids)  # raises their alerts; what follows is a nightly re-run
+
+    with CaptureQueriesContext(connection) as two:
+        assert escalation.children_evaluate(ids[:2]) == 2
+    with CaptureQueriesContext(connection) as six:
+        assert escalation.children_evaluate(ids) == 6
+
+    assert len(six) == len(two) <= 20
+    assert Alert.objects.filter(child_id__in=ids, rule_code="frequency-neglect").count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_child_whose_watch_a_writer_holds_is_left_marked_for_later(alice, bob, school):
+    held, other = make_children(alice, school, 2)
+    for child in (held, other):
+        record_neglect_pattern(alice=alice, bob=bob, child=child)
+    locked, release = threading.Event(), threading.Event()
+
+    def writer_mid_transaction():
+        # As entry_record does: the watch row is held until the writer commits.
+        try:
+            with transaction.atomic():
+                ChildWatch.objects.select_for_update().get(child=held)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=writer_mid_transaction)
+    writer.start()
+    try:
+        assert locked.wait(10)
+        assert escalation.children_evaluate([held.pk, other.pk]) == 1
+    finally:
+        release.set()
+        writer.join(10)
+
+    assert ChildWatch.objects.get(child=other).due_since is None
+    assert Alert.objects.filter(child=other, rule_code="frequency-neglect").exists()
+    assert ChildWatch.objects.get(child=held).due_since is not None
+    assert not Alert.objects.filter(child=held).exists()
+    # Once the writer is gone, the next batch takes it.
+    assert escalation.children_evaluate([held.pk, other.pk]) == 2
+    assert Alert.objects.filter(child=held, rule_code="frequency-neglect").exists()
