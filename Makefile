@@ -31,7 +31,7 @@ help:
 	@echo "make compose-check     validate docker-compose.yml (needs docker compose or docker-compose)"
 	@echo "make browser           install Debian's chromium for the browser tests, if missing"
 	@echo "make bench             build a synthetic county (BENCH_CHILDREN, default 100000) and measure it"
-	@echo "make faults            only the fault tests (tests/faults): killed workers, Redis stopped and flushed"
+	@echo "make faults            only the fault tests (tests/faults): killed workers, Redis stopped and flushed, PostgreSQL restarted"
 
 install: $(PY_STAMP) $(NODE_STAMP)
 

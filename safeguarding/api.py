@@ -9,13 +9,23 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from chronology.concurrency import StaleVersion
 from chronology.interchange import InterchangeError
 
+from .db_errors import DETAIL, RETRY_AFTER_SECONDS, database_unavailable, database_unavailable_log
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DETAIL
+    default_code = "unavailable"
+
 
 def exception_handler(exc, context):
     """Services raise Django's exceptions; the API answers them as DRF would:
     - ValidationError: 400, naming each field;
     - PermissionDenied: 403 (outsiders never get this far: selectors answer 404);
     - StaleVersion: 412, the caller's If-Match no longer holds;
-    - InterchangeError: 400 with every problem in the file, each naming its place."""
+    - InterchangeError: 400 with every problem in the file, each naming its place;
+    - OperationalError or InterfaceError (the database cannot be reached): 503 with
+      Retry-After, the fault logged here and nothing of it told to the client."""
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -27,7 +37,12 @@ def exception_handler(exc, context):
         return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)
     elif isinstance(exc, InterchangeError):
         return Response({"file": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+    elif database_unavailable(exc):
+        database_unavailable_log(context["request"], exc)
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is not None:
         response["Cache-Control"] = "no-store"
+        if isinstance(exc, DatabaseUnavailable):
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

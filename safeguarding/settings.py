@@ -43,8 +43,14 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
+        # Connections are kept between requests; each is checked before its first use
+        # in a request and replaced if it died (a PostgreSQL restart), so the service
+        # recovers without being restarted itself.
         "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", "60"),
         "CONN_HEALTH_CHECKS": True,
+        # An unreachable server fails the request with a 503 in seconds, well inside
+        # gunicorn's worker timeout, instead of hanging it (safeguarding.db_errors).
+        "OPTIONS": {"connect_timeout": envint("DB_CONNECT_TIMEOUT", "5")},
     }
 
 
@@ -80,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "safeguarding.middleware.RequestIdMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that touches the database: a lost connection is a clean 503.
+    "safeguarding.db_errors.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,5 +1,6 @@
 """Fault tests (issue 7): real workers, a real Redis stopped and flushed, and
-sweeps racing, on the real PostgreSQL.
+sweeps racing, on the real PostgreSQL; and PostgreSQL itself restarted under the
+served app, on a throwaway cluster of the test's own (PrivatePostgres, below).
 
 These tests commit (a worker in another process only sees committed rows), so
 they run with `transaction=True` and load the migrations' rows first.
@@ -10,11 +11,17 @@ else's queues. Stopping Redis stops the whole server: the fixture always starts
 it again with this machine's own command.
 """
 
+import contextlib
+import glob
 import importlib
 import os
+import pwd
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -263,3 +270,253 @@ def start_worker(broker, tmp_path):
     finally:
         for worker in workers:
             worker.stop()
+
+
+# --- A PostgreSQL cluster of the test's own, and the app served on it ------------------------
+#
+# The machine's PostgreSQL (127.0.0.1:5432) is shared with other people's test runs
+# and benchmarks, so it is never stopped. The restart test makes a throwaway cluster
+# instead: its own data folder, port and processes, and only that is restarted.
+
+PG_BINDIR_GLOB = "/usr/lib/postgresql/*/bin"
+# initdb's catalogues are not synced: only PostgreSQL's processes are killed here,
+# never the machine, and commits still wait for their WAL to be flushed.
+PG_CONFIG = """
+port = {port}
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '{socket_dir}'
+max_connections = 40
+shared_buffers = 16MB
+"""
+
+
+def postgres_bindir() -> Path | None:
+    """PG_BINDIR, else Debian's newest /usr/lib/postgresql/<version>/bin, else pg_ctl
+    on the PATH: a folder with both initdb and pg_ctl."""
+    candidates = [os.environ.get("PG_BINDIR", "")]
+    candidates += sorted(glob.glob(PG_BINDIR_GLOB), key=_version, reverse=True)
+    if pg_ctl := shutil.which("pg_ctl"):
+        candidates.append(str(Path(pg_ctl).parent))
+    for candidate in filter(None, candidates):
+        folder = Path(candidate)
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    return None
+
+
+def _version(bindir: str) -> tuple[int, ...]:
+    # /usr/lib/postgresql/15/bin -> (15,)
+    return tuple(int(part) for part in Path(bindir).parent.name.split(".") if part.isdigit())
+
+
+def skip_unless_ci(reason: str):
+    """Missing tools skip the test on a developer's machine; CI has them, so there
+    their absence is a failure, never a silent skip."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason} (CI must run this test)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, trust authentication, one database.
+
+    PostgreSQL refuses to run as root, so when we are root its programs run as the
+    `postgres` user, in a folder that user owns."""
+
+    DATABASE = "chronology"
+
+    def __init__(self, bindir: Path, run_as: str | None):
+        self.bindir = bindir
+        self.run_as = run_as
+        self.root = Path(tempfile.mkdtemp(prefix="faults-pg-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / "postgresql.log"
+        self.port = free_port()
+        if run_as:
+            shutil.chown(self.root, user=run_as, group=run_as)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{self.DATABASE}"
+
+    def _run(self, program: str, *args: str, timeout: float = 60):
+        command = [str(self.bindir / program), *args]
+        if self.run_as:
+            command = ["runuser", "-u", self.run_as, "--", *command]
+        done = subprocess.run(  # noqa: S603 - our own command line
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        assert done.returncode == 0, f"{program} {args}:\n{done.stdout}{done.stderr}\n{self.log()}"
+        return done
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def create(self) -> None:
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+            "--encoding=UTF8", "--no-locale", "--no-sync",
+        )  # fmt: skip
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(PG_CONFIG.format(port=self.port, socket_dir=self.root))
+        self.start()
+        self._run(
+            "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.DATABASE
+        )
+
+    def start(self) -> None:
+        # -w: back only once the server accepts connections (after crash recovery, if any).
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-w", "-t", "60", "start"
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """fast: sessions are ended, a checkpoint is written. immediate: every process is
+        killed, as in a crash, and the next start recovers from the WAL."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def destroy(self) -> None:
+        pid_file = self.data / "postmaster.pid"
+        if pid_file.exists():
+            try:
+                self.stop("immediate")
+            except (AssertionError, subprocess.SubprocessError):
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def private_postgres():
+    """A migrated PostgreSQL cluster of this test's own, torn down whatever happens."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        skip_unless_ci(
+            f"initdb and pg_ctl not found (looked in $PG_BINDIR, {PG_BINDIR_GLOB}, the PATH)"
+        )
+    run_as = None
+    if os.geteuid() == 0:
+        try:
+            run_as = pwd.getpwnam("postgres").pw_name
+        except KeyError:
+            skip_unless_ci("running as root and there is no `postgres` user to run PostgreSQL as")
+    cluster = PrivatePostgres(bindir, run_as)
+    try:
+        cluster.create()
+        migrated = subprocess.run(  # noqa: S603 - our own command line
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=settings.BASE_DIR,
+            env={**os.environ, "DATABASE_URL": cluster.url, "DEBUG": "true"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+def child_pids(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+class AppServer:
+    """The app under gunicorn (2 sync workers), as in production: DEBUG off."""
+
+    WORKERS = 2
+
+    def __init__(self, *, database_url: str, redis_url: str, log_path: Path):
+        self.port = free_port()
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "safeguarding.settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DEBUG": "false",
+            "SECRET_KEY": "faults-only-secret-key-not-for-production-use-0123456789",
+            "SECURE_COOKIES": "false",
+        }
+        command = [
+            sys.executable, "-m", "gunicorn", "safeguarding.wsgi",
+            "--workers", str(self.WORKERS), "--bind", f"127.0.0.1:{self.port}",
+            "--timeout", "30", "--graceful-timeout", "5",
+        ]  # fmt: skip
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own command line
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        up = wait_until(
+            lambda: self.process.poll() is not None
+            or (port_answers(self.port) and len(self.pids()) == 1 + self.WORKERS),
+            60,
+            0.1,
+        )
+        assert up and self.process.poll() is None, f"gunicorn did not start:\n{self.log()}"
+
+    def pids(self) -> set[int]:
+        """The master's and its workers' process ids: the same set later means the
+        service was not restarted and no worker died."""
+        return {self.process.pid} | child_pids(self.process.pid)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@pytest.fixture
+def serve_app(tmp_path):
+    servers: list[AppServer] = []
+
+    def serve(**kwargs) -> AppServer:
+        server = AppServer(log_path=tmp_path / f"gunicorn-{len(servers)}.log", **kwargs)
+        servers.append(server)
+        return server
+
+    try:
+        yield serve
+    finally:
+        for server in servers:
+            server.stop()
