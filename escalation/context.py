@@ -8,9 +8,11 @@ the children's rows and watches already locked (escalation.services).
 """
 
 import datetime
+import uuid
 from collections import defaultdict
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import CharField, Count, Exists, OuterRef
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from agencies.models import Agency
@@ -27,13 +29,13 @@ from chronology.models import (
 from chronology.vocabulary import EntryKind
 from neglect_tool.scoring import AssessmentRow, EvidenceRow, prepare_evidence, score_prepared
 
-from .models import UNRESOLVED, Alert, AlertEvidence, AlertStatus, ChildWatch
+from .models import UNRESOLVED, Alert, AlertEvidence, AlertStatus, ChildWatch, Holiday
 from .rules import Context, EntryFacts
 
 ENTRY_FIELDS = (
     "child_id",
     "entry_id",
-    "entry__public_id",
+    "public_id_text",
     "entry__kind",
     "entry__event_date",
     "entry__event_time",
@@ -61,8 +63,11 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
     """Each child's standing entries dated up to today, oldest first. An entry about
     two children of the batch is one object in both lists."""
     superseded = Amendment.objects.filter(entry=OuterRef("entry"))
-    links = EntryChild.objects.filter(child_id__in=child_ids, entry__event_date__lte=today).exclude(
-        Exists(superseded)
+    # The public id as text: what the rules compare, without a UUID object per row.
+    links = (
+        EntryChild.objects.filter(child_id__in=child_ids, entry__event_date__lte=today)
+        .exclude(Exists(superseded))
+        .annotate(public_id_text=Cast("entry__public_id", output_field=CharField()))
     )
     agencies = {
         pk: (code, kind) for pk, code, kind in Agency.objects.values_list("id", "code", "kind")
@@ -85,6 +90,8 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
     ) in links.values_list(*ENTRY_FIELDS):
         entry = facts.get(entry_id)
         if entry is None:
+            if len(public_id) != 36:  # SQLite keeps a UUID as 32 hex digits
+                public_id = str(uuid.UUID(public_id))
             code, agency_kind = agencies[agency_id]
             entry = facts[entry_id] = EntryFacts(
                 id=entry_id,
@@ -139,15 +146,19 @@ def _evidence_rows(entries: list[EntryFacts], config):
     evidence, assessments = [], []
     for entry in entries:
         if entry.kind == EntryKind.ASSESSMENT and entry.scores:
-            assessments.append(AssessmentRow(str(entry.public_id), entry.event_date, entry.scores))
+            assessments.append(AssessmentRow(entry.public_id, entry.event_date, entry.scores))
         if entry.kind in config.kind_factors:
-            entry_id = str(entry.public_id)
-            evidence.extend(
-                EvidenceRow(
-                    entry_id, entry.event_date, entry.agency_code, entry.kind, entry.severity, c
+            for category in entry.categories:
+                evidence.append(
+                    EvidenceRow(
+                        entry.public_id,
+                        entry.event_date,
+                        entry.agency_code,
+                        entry.kind,
+                        entry.severity,
+                        category,
+                    )
                 )
-                for c in entry.categories
-            )
     return evidence, assessments
 
 
@@ -187,6 +198,7 @@ def contexts_load(
         .select_for_update()
     ):
         unresolved[alert.child_id].append(alert)
+    holidays = set(Holiday.objects.values_list("day", flat=True))
     linked = defaultdict(set)
     if unresolved:
         for alert_id, entry_id in AlertEvidence.objects.filter(
@@ -222,6 +234,7 @@ def contexts_load(
             assessments=assessments,
             scoring_rules=config,
             domains=domains,
+            holidays=holidays,
             rules=rules,
         )
     return contexts

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from chronology.vocabulary import DecisionType, EntryKind
 from neglect_tool.patterns import lookback_month_ends, relapses_in
-from neglect_tool.scoring import LEVEL_NAMES, Score, score_prepared
+from neglect_tool.scoring import LEVEL_NAMES, Score, totals_on
 
 from .models import Rule, RuleType
 from .working_time import next_school_day_start
@@ -56,7 +56,7 @@ class EntryFacts:
     a sweep can load a county's entries without building a model object for each."""
 
     id: int
-    public_id: object  # uuid.UUID
+    public_id: str
     kind: str
     event_date: datetime.date
     event_time: datetime.time | None
@@ -111,6 +111,7 @@ class Context:
     assessments: list = field(default_factory=list)
     scoring_rules: object = None
     domains: list[str] = field(default_factory=list)
+    holidays: set[datetime.date] | None = None  # every Holiday; None: ask the database
     rules: list = field(default_factory=list)  # the enabled rules being run
     next_checks: list[datetime.datetime] = field(default_factory=list)
     _decisions: list[EntryFacts] | None = field(default=None, repr=False)
@@ -145,17 +146,9 @@ class Context:
 
     def totals_on(self, days: list[datetime.date]) -> list:
         """The child's neglect score on each day, from the evidence already loaded."""
-        return [
-            score_prepared(
-                self.prepared,
-                self.assessments,
-                as_of=day,
-                rules=self.scoring_rules,
-                domains=self.domains,
-                explain=False,
-            ).total
-            for day in days
-        ]
+        return totals_on(
+            self.prepared, self.assessments, days, rules=self.scoring_rules, domains=self.domains
+        )
 
     def since_text(self, floor: datetime.date | None) -> str:
         return f"since {floor:%Y-%m-%d}" if floor else "on record"
@@ -478,7 +471,7 @@ def domestic_abuse_notice(rule: Rule, ctx: Context) -> list[Finding]:
         floor = ctx.floor(rule.code, key)
         if floor is not None and entry.event_date <= floor:
             continue
-        due = next_school_day_start(ctx.moment(entry))
+        due = next_school_day_start(ctx.moment(entry), ctx.holidays)
         if _acknowledged_by(entry, due):
             continue
         if ctx.now < due:

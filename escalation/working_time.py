@@ -50,14 +50,18 @@ def add_working_hours(start: datetime.datetime, hours: float) -> datetime.dateti
         moment = datetime.datetime.combine(next_day, DAY_STARTS, tzinfo=zone)
 
 
-def next_school_day_start(moment: datetime.datetime) -> datetime.datetime:
+def next_school_day_start(
+    moment: datetime.datetime, holidays: set[datetime.date] | None = None
+) -> datetime.datetime:
     """The first 09:00 on a school day strictly after `moment`.
 
     An incident on Friday night must reach the school before 09:00 on Monday;
-    one at 02:00 on a Tuesday, before 09:00 that Tuesday."""
+    one at 02:00 on a Tuesday, before 09:00 that Tuesday. `holidays`, when given,
+    must hold every holiday from `moment` on (the sweep loads them once)."""
     zone = _local_zone()
     local = moment.astimezone(zone)
-    holidays = holidays_between(local.date(), local.date() + datetime.timedelta(days=60))
+    if holidays is None:
+        holidays = holidays_between(local.date(), local.date() + datetime.timedelta(days=60))
     day = local.date()
     while True:
         start = datetime.datetime.combine(day, DAY_STARTS, tzinfo=zone)

@@ -6,6 +6,8 @@ have got at the time.
 """
 
 import datetime
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -62,19 +64,20 @@ def improvement_not_sustained(
     improvement taken at face value that did not hold (disguised compliance,
     over-optimism). A fall that lasts longer than `within_months` counts as a
     real improvement, and the watch starts again from there."""
-    months = lookback_month_ends(as_of, lookback_months)
+    months = list(lookback_month_ends(as_of, lookback_months))
     totals = [score.total for score in score_history(child, months, config)]
     return relapses_in(months, totals, within_months=within_months, min_fall=min_fall)
 
 
-def lookback_month_ends(as_of: datetime.date, lookback_months: int) -> list[datetime.date]:
+@functools.lru_cache(maxsize=64)  # a sweep asks the same question for every child
+def lookback_month_ends(as_of: datetime.date, lookback_months: int) -> tuple[datetime.date, ...]:
     """The month ends of the `lookback_months` before `as_of`, and `as_of` itself last."""
     start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - lookback_months, 12)
-    return month_ends(datetime.date(start_year, start_month + 1, 1), as_of)
+    return tuple(month_ends(datetime.date(start_year, start_month + 1, 1), as_of))
 
 
 def relapses_in(
-    months: list[datetime.date],
+    months: Sequence[datetime.date],
     totals: list[Decimal],
     *,
     within_months: int = 6,

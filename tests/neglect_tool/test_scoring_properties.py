@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 
 from chronology.vocabulary import Category
 from neglect_tool.models import ScoringConfig
-from neglect_tool.scoring import EvidenceRow, score_evidence
+from neglect_tool.scoring import (
+    PLACES,
+    AssessmentRow,
+    EvidenceRow,
+    prepare_evidence,
+    score_evidence,
+    score_prepared,
+    thousandths,
+    totals_on,
+)
 from neglect_tool.selectors import domain_codes
 
 AGENCIES = ["school", "police", "health", "housing", "social_care"]
@@ -96,3 +105,46 @@ def test_corroboration_by_a_second_agency_raises_each_entry(rules):
     school_together = next(c for c in together.contributions if c.entry_id == "a")
     assert school_together.value == (school_alone.value * Decimal("1.5")).quantize(Decimal("0.001"))
     assert "corroborated" in school_together.reason
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    value=st.one_of(
+        st.floats(0, 1000, allow_nan=False),
+        # Ties and near-ties, where rounding half to even matters.
+        st.integers(0, 10**6).map(lambda n: n / 1000 + 0.0005),
+        st.integers(0, 10**6).map(lambda n: n / 2000),
+    )
+)
+def test_thousandths_rounds_exactly_as_decimal_quantize(value):
+    assert thousandths(value) == int(Decimal(value).quantize(PLACES).scaleb(3))
+
+
+assessments_strategy = st.lists(
+    st.builds(
+        AssessmentRow,
+        entry_id=st.uuids().map(str),
+        event_date=st.integers(0, 1500).map(lambda d: START + datetime.timedelta(days=d)),
+        scores=st.dictionaries(
+            st.sampled_from(["nutrition", "hygiene", "safety", "housing"]), st.integers(1, 5)
+        ),
+    ),
+    max_size=3,
+)
+
+
+@quick
+@given(
+    rows=rows_strategy,
+    assessments=assessments_strategy,
+    days=st.lists(as_of_strategy, min_size=1, max_size=8),
+)
+def test_totals_on_many_days_agree_with_scoring_each_day(rules, rows, assessments, days):
+    # The escalation sweep's one-pass history must give the score pages' numbers.
+    config, domains = rules
+    prepared = prepare_evidence(rows, rules=config, domains=domains)
+    one_by_one = [
+        score_prepared(prepared, assessments, as_of=day, rules=config, domains=domains).total
+        for day in days
+    ]
+    assert totals_on(prepared, assessments, days, rules=config, domains=domains) == one_by_one
