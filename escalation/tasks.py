@@ -6,6 +6,7 @@ is delivered again; evaluation is idempotent, so that is harmless.
 
 import datetime
 import logging
+import time
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -19,7 +20,14 @@ logger = logging.getLogger(__name__)
 
 # How long a mark may wait for its queued task before the sweep takes it over.
 SWEEP_GRACE = datetime.timedelta(seconds=30)
-SWEEP_BATCH = 500
+# Children a batch evaluates in one transaction. A writer marking one of them
+# waits for the batch to commit, so a batch is kept to about a second's work.
+SWEEP_BATCH = 250
+# A sweep goes on batch after batch while children are due, for up to this long:
+# less than beat's minute, so a whole county's re-evaluation (a new rule set, a
+# night of timers) is worked through by successive sweeps rather than by one a
+# minute of 250 children.
+SWEEP_SECONDS = 50
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -32,10 +40,24 @@ def evaluations_sweep() -> int:
     """Evaluate children the queue missed (marked but not evaluated) and children
     whose time-based rules are due. Returns how many were evaluated."""
     now = timezone.now()
-    due = ChildWatch.objects.filter(
-        Q(due_since__lte=now - SWEEP_GRACE) | Q(next_check_at__lte=now)
-    ).values_list("child_id", flat=True)[:SWEEP_BATCH]
-    due = list(due)
+    started = time.monotonic()
+    total = 0
+    while time.monotonic() - started < SWEEP_SECONDS:
+        due = list(
+            ChildWatch.objects.filter(
+                Q(due_since__lte=now - SWEEP_GRACE) | Q(next_check_at__lte=now)
+            ).values_list("child_id", flat=True)[:SWEEP_BATCH]
+        )
+        evaluated = _sweep_batch(due, now)
+        total += evaluated
+        # Fewer than a batch due: that was the last. None evaluated: what is left is
+        # held by others (or failing), and will be there for the next sweep.
+        if len(due) < SWEEP_BATCH or evaluated == 0:
+            break
+    return total
+
+
+def _sweep_batch(due: list[int], now: datetime.datetime) -> int:
     try:
         return children_evaluate(due, now=now)
     except (OperationalError, InterfaceError):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from chronology import services
 from chronology.vocabulary import EntryKind
 from escalation import services as escalation
+from escalation import tasks
 from escalation.models import Alert, AlertEvidence, ChildWatch
 from tests.conftest import record_neglect_pattern
 
@@ -143,3 +144,20 @@ def test_a_child_whose_watch_a_writer_holds_is_left_marked_for_later(alice, bob,
     # Once the writer is gone, the next batch takes it.
     assert escalation.children_evaluate([held.pk, other.pk]) == 2
     assert Alert.objects.filter(child=held, rule_code="frequency-neglect").exists()
+
+
+def test_one_sweep_works_through_every_batch_that_is_due(alice, bob, school, monkeypatch):
+    children = make_children(alice, school, 5)
+    for child in children:
+        record_neglect_pattern(alice=alice, bob=bob, child=child)
+    # The queue never ran: every mark is older than the grace the sweep gives it.
+    ChildWatch.objects.filter(child__in=children).update(
+        due_since=timezone.now() - tasks.SWEEP_GRACE - datetime.timedelta(seconds=1)
+    )
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 2)
+
+    assert tasks.evaluations_sweep() == 5
+
+    assert not ChildWatch.objects.filter(child__in=children, due_since__isnull=False).exists()
+    assert Alert.objects.filter(child__in=children, rule_code="frequency-neglect").count() == 5
+    assert tasks.evaluations_sweep() == 0
