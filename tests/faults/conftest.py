@@ -417,6 +417,8 @@ def private_postgres():
             run_as = pwd.getpwnam("postgres").pw_name
         except KeyError:
             skip_unless_ci("running as root and there is no `postgres` user to run PostgreSQL as")
+        if shutil.which("runuser") is None:
+            skip_unless_ci("running as root and runuser (util-linux) is missing")
     cluster = PrivatePostgres(bindir, run_as)
     try:
         cluster.create()
