@@ -59,12 +59,18 @@ class ChildOutput(serializers.Serializer):
 
 
 class ChildListApi(NoStoreMixin, APIView):
+    class ChildSearchInput(serializers.Serializer):
+        # A CharField refuses NUL characters (400), which PostgreSQL cannot compare.
+        q = serializers.CharField(required=False, allow_blank=True, default="")
+
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="Name, date of birth or NHS number")],
         responses=ChildOutput(many=True),
     )
     def get(self, request):
-        query = request.query_params.get("q", "")
+        search = self.ChildSearchInput(data=request.query_params)
+        search.is_valid(raise_exception=True)
+        query = search.validated_data["q"]
         children = (
             children_search(user=request.user, query=query)
             if query

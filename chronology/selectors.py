@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from .audit import request_id_var
 from .models import (
     Adult,
     Allocation,
@@ -70,7 +71,10 @@ def child_is_visible_to(*, user, child: Child) -> bool:
 
 def child_get_for_user(*, user, public_id) -> Child:
     """The child with this public id, if `user` may read it. Otherwise 404, the same
-    answer as for a child that does not exist, so outsiders learn nothing."""
+    answer as for a child that does not exist, so outsiders learn nothing.
+
+    The child remembers that it passed the check for this user in this request (see
+    `child_checked_in_this_request`), so a write in the same request need not ask again."""
     child = (
         children_visible_to(user=user)
         .select_related("household")
@@ -79,7 +83,23 @@ def child_get_for_user(*, user, public_id) -> Child:
     )
     if child is None:
         raise Http404("No child found")
+    request_id = request_id_var.get()
+    if request_id:
+        child._visible_in_request = (user, request_id)
     return child
+
+
+def child_checked_in_this_request(*, user, child: Child) -> bool:
+    """Whether this very `child` object came from `child_get_for_user` for this very
+    `user` object while serving the current request.
+
+    Only a request has an id (safeguarding.middleware), and each request loads its
+    own user, so the answer is never carried from one request to the next: access
+    ended by an involvement's end applies from the next request, as before. Outside
+    a request (commands, workers) the answer is always no."""
+    request_id = request_id_var.get()
+    stamp = getattr(child, "_visible_in_request", None)
+    return bool(request_id) and stamp is not None and stamp[0] is user and stamp[1] == request_id
 
 
 def entries_for_child(*, user, child: Child, include_superseded: bool = False) -> QuerySet[Entry]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role, User
 
-from .audit import audit_record
+from .audit import audit_record, audit_record_each
 from .concurrency import check_version
 from .models import (
     Adult,
@@ -39,7 +39,7 @@ from .models import (
     NotificationAck,
     StatusPeriod,
 )
-from .selectors import child_is_visible_to
+from .selectors import child_checked_in_this_request, child_is_visible_to
 from .vocabulary import (
     CARE_TRACK,
     ENDING_STATUSES,
@@ -55,8 +55,13 @@ from .vocabulary import (
 
 def _require_write_access(actor, child: Child) -> None:
     """Service accounts (imports, command-line tools) act for the operator; everyone
-    else writes only about children their agency is involved with."""
+    else writes only about children their agency is involved with.
+
+    A child the actor has just opened with `child_get_for_user`, in this request,
+    has passed this very check already (the same rule, one query earlier)."""
     if actor.agency.is_system:
+        return
+    if child_checked_in_this_request(user=actor, child=child):
         return
     if not child_is_visible_to(user=actor, child=child):
         # The same answer as for a child that does not exist.
@@ -355,7 +360,10 @@ def entry_record(
         extra=extra or {},
     )
     EntryChild.objects.bulk_create(EntryChild(entry=entry, child=c) for c in children)
-    EntryCategory.objects.bulk_create(EntryCategory(entry=entry, category=c) for c in categories)
+    category_rows = EntryCategory.objects.bulk_create(
+        EntryCategory(entry=entry, category=c) for c in categories
+    )
+    _entry_known_as_written(entry, category_rows)
     EntryAdult.objects.bulk_create(EntryAdult(entry=entry, adult=a) for a in adults)
     if kind == EntryKind.DECISION:
         DecisionAttendance.objects.bulk_create(
@@ -373,19 +381,33 @@ def entry_record(
             _allocation_start(
                 child=child, agency=agency, worker=worker, team=team, on=event_date, entry=entry
             )
-        audit_record(
-            actor=actor,
-            action=audit_action,
-            child=child,
-            obj=entry,
-            details={"kind": kind, "agency": agency.code},
-        )
+    # One audit row per child, written in one statement.
+    audit_record_each(
+        actor=actor,
+        action=audit_action,
+        children=children,
+        obj=entry,
+        details={"kind": kind, "agency": agency.code},
+    )
     # Escalation re-reads the children after this commits; the mark is written in
     # this transaction so that a lost queue message loses nothing.
     from escalation.services import children_mark_for_evaluation
 
     children_mark_for_evaluation([child.pk for child in children])
     return entry
+
+
+def _entry_known_as_written(entry: Entry, category_rows: list[EntryCategory]) -> None:
+    """Give a new entry what callers show of it without reading it back: the category
+    rows just written (as if prefetched, so `entry.categories` is no query), and that
+    it corrects no entry. An entry becomes a correction only when entry_amend links
+    it, right after recording it, and that link fills the same cache. (Whether it has
+    itself been amended is not cached: that can change while a caller holds it.)"""
+    rows = entry.category_rows.get_queryset()
+    rows._result_cache = list(category_rows)
+    rows._prefetch_done = True
+    entry._prefetched_objects_cache = {"category_rows": rows}
+    Entry._meta.get_field("amends").set_cached_value(entry, None)
 
 
 def _status_apply(*, child: Child, status: str, on: datetime.date, entry: Entry) -> None:

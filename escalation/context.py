@@ -11,8 +11,8 @@ import datetime
 import uuid
 from collections import defaultdict
 
-from django.db.models import CharField, Count, Exists, OuterRef
-from django.db.models.functions import Cast
+from django.db.models import CharField, Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from agencies.models import Agency
@@ -21,9 +21,7 @@ from chronology.models import (
     Amendment,
     Child,
     DecisionAttendance,
-    EntryCategory,
     EntryChild,
-    NotificationAck,
     StatusPeriod,
 )
 from chronology.vocabulary import EntryKind
@@ -45,6 +43,12 @@ ENTRY_FIELDS = (
     "entry__decision_type",
     "entry__import_batch_id",
     "entry__scores",
+    "agencies_present",
+    "entry__acknowledgement__acknowledged_on",
+    "entry__acknowledgement__recorded_at",
+    # One row per category (none: one row with None), in the order given.
+    "entry__category_rows__id",
+    "entry__category_rows__category",
 )
 
 
@@ -60,20 +64,33 @@ def _entry_order(entry: EntryFacts):
 
 
 def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, list[EntryFacts]]:
-    """Each child's standing entries dated up to today, oldest first. An entry about
-    two children of the batch is one object in both lists."""
+    """Each child's standing entries dated up to today, oldest first, in one query
+    from the link table's child index. An entry about two children of the batch is
+    one object in both lists."""
     superseded = Amendment.objects.filter(entry=OuterRef("entry"))
-    # The public id as text: what the rules compare, without a UUID object per row.
+    present = (
+        DecisionAttendance.objects.filter(entry=OuterRef("entry"))
+        .order_by()
+        .values("entry")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     links = (
         EntryChild.objects.filter(child_id__in=child_ids, entry__event_date__lte=today)
         .exclude(Exists(superseded))
-        .annotate(public_id_text=Cast("entry__public_id", output_field=CharField()))
+        .annotate(
+            # Text, not a UUID object per row: the rules only compare it.
+            public_id_text=Cast("entry__public_id", output_field=CharField()),
+            agencies_present=Coalesce(Subquery(present), 0),
+        )
     )
     agencies = {
         pk: (code, kind) for pk, code, kind in Agency.objects.values_list("id", "code", "kind")
     }
     facts: dict[int, EntryFacts] = {}
+    categories: dict[int, dict[int, str]] = defaultdict(dict)  # entry: {row id: category}
     by_child: dict[int, list[EntryFacts]] = defaultdict(list)
+    seen: set[tuple[int, int]] = set()
     for (
         child_id,
         entry_id,
@@ -87,6 +104,11 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
         decision_type,
         import_batch_id,
         scores,
+        agencies_present,
+        acknowledged_on,
+        acknowledgement_recorded_at,
+        category_row_id,
+        category,
     ) in links.values_list(*ENTRY_FIELDS):
         entry = facts.get(entry_id)
         if entry is None:
@@ -107,35 +129,17 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
                 decision_type=decision_type,
                 import_batch_id=import_batch_id,
                 scores=scores,
+                agencies_present=agencies_present,
+                acknowledged_on=acknowledged_on,
+                acknowledgement_recorded_at=acknowledgement_recorded_at,
             )
-        by_child[child_id].append(entry)
-    if facts:
-        # The same entries, found again through the link table rather than listed
-        # by id: a batch can hold ten thousand of them.
-        about = EntryChild.objects.filter(child_id__in=child_ids).values("entry_id")
-        for entry_id, category in (
-            EntryCategory.objects.filter(entry_id__in=about)
-            .order_by("id")
-            .values_list("entry_id", "category")
-        ):
-            if entry_id in facts:
-                facts[entry_id].categories.append(category)
-        for entry_id, present in (
-            DecisionAttendance.objects.filter(
-                entry_id__in=about.filter(entry__kind=EntryKind.DECISION)
-            )
-            .values("entry_id")
-            .annotate(present=Count("id"))
-            .values_list("entry_id", "present")
-        ):
-            if entry_id in facts:
-                facts[entry_id].agencies_present = present
-        for entry_id, day, recorded_at in NotificationAck.objects.filter(
-            entry_id__in=about.filter(entry__kind=EntryKind.NOTIFICATION)
-        ).values_list("entry_id", "acknowledged_on", "recorded_at"):
-            if entry_id in facts:
-                facts[entry_id].acknowledged_on = day
-                facts[entry_id].acknowledgement_recorded_at = recorded_at
+        if category_row_id is not None:
+            categories[entry_id][category_row_id] = category
+        if (child_id, entry_id) not in seen:
+            seen.add((child_id, entry_id))
+            by_child[child_id].append(entry)
+    for entry_id, rows in categories.items():
+        facts[entry_id].categories = [rows[row_id] for row_id in sorted(rows)]
     for entries in by_child.values():
         entries.sort(key=_entry_order)
     return by_child

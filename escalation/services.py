@@ -7,6 +7,7 @@ sweep and the replay all call it; only its clock and whether it notifies differ.
 import datetime
 import json
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -144,7 +145,9 @@ def child_evaluate(
         ctx = contexts_load(
             [child], {child.pk: watch}, now=now, config=config, domains=domain_codes(), rules=rules
         )[child.pk]
-        result = _evaluate_loaded(ctx, watch, rule_set, real_start=real_start, notify=notify)
+        result = _evaluate_loaded(ctx, watch, rule_set, real_start=real_start)
+        if notify:
+            _notify_raised(result.raised)
         watch.save(update_fields=WATCH_FIELDS)
         # Clear the outbox mark only if nothing new arrived while we were working.
         ChildWatch.objects.filter(child=child, due_since__lte=real_start).update(due_since=None)
@@ -186,14 +189,14 @@ def children_evaluate(
         contexts = contexts_load(
             children, watches, now=now, config=config, domains=domains, rules=rules
         )
+        raised = []
         for child in children:
-            _evaluate_loaded(
-                contexts[child.pk],
-                watches[child.pk],
-                rule_set,
-                real_start=real_start,
-                notify=notify,
+            result = _evaluate_loaded(
+                contexts[child.pk], watches[child.pk], rule_set, real_start=real_start
             )
+            raised.extend(result.raised)
+        if notify:
+            _notify_raised(raised)
         _watches_save([watches[child.pk] for child in children])
         ChildWatch.objects.filter(
             child__in=[c.pk for c in children], due_since__lte=real_start
@@ -248,10 +251,9 @@ def _evaluate_loaded(
     rule_set: RuleSet,
     *,
     real_start: datetime.datetime,
-    notify: bool,
 ) -> EvaluationResult:
     """Bring one child's alerts in line with its loaded context, and set (not save)
-    the watch's fields."""
+    the watch's fields. The caller notifies (_notify_raised), once for a batch."""
     result = EvaluationResult(level=ctx.score.level)
     result.resolved = _resolve_covered(ctx.child, ctx)
     findings: list[Finding] = []
@@ -266,9 +268,6 @@ def _evaluate_loaded(
     watch.level_rose_on = ctx.level_rose_on
     watch.evaluated_at = real_start
     watch.next_check_at = min(ctx.next_checks, default=None)
-    if notify:
-        for alert in result.raised:
-            _notify(alert, level=1)
     return result
 
 
@@ -334,7 +333,9 @@ def _alert_for(child: Child, finding: Finding, ctx: Context, rule_set: RuleSet):
                     pattern_started_on=finding.started_on,
                     raised_on=ctx.today,
                     urgency=finding.urgency,
-                    ladder_due_at=add_working_hours(ctx.now, rule_set.level_2_after_working_hours),
+                    ladder_due_at=add_working_hours(
+                        ctx.now, rule_set.level_2_after_working_hours, ctx.holidays
+                    ),
                 )
                 AlertEvent.objects.create(
                     alert=existing, status=existing.status, ladder_level=1, reason=finding.reason
@@ -376,15 +377,8 @@ def alert_recipients(alert: Alert, level: int) -> list[User]:
     involved = Involvement.objects.active_on(today).filter(child=alert.child).values("agency")
     users = User.objects.filter(is_active=True)
     if level == 1:
-        rule = alert.rule
-        roles = (rule.notify_roles if rule and rule.notify_roles else None) or [
-            Role.SAFEGUARDING_LEAD,
-            Role.MANAGER,
-        ]
-        users = users.filter(agency__in=involved, role__in=roles)
-        if rule and rule.notify_agency_kinds:
-            users = users.filter(agency__kind__in=rule.notify_agency_kinds)
-    elif level == 2:
+        return _first_recipients([alert])[alert.pk]
+    if level == 2:
         users = users.filter(
             agency__in=involved, agency__kind=AgencyKind.SOCIAL_CARE, role=Role.MANAGER
         )
@@ -398,12 +392,65 @@ def alert_recipients(alert: Alert, level: int) -> list[User]:
     return list(users)
 
 
+def _first_recipients(alerts: list[Alert]) -> dict[int, list[User]]:
+    """Level-1 recipients of each alert, by alert id, in two queries however many
+    alerts: the active users of the child's involved agencies in the rule's roles
+    (safeguarding leads and managers unless it names others) and agency kinds."""
+    today = timezone.localdate()
+    involved = defaultdict(set)
+    for child_id, agency_id in (
+        Involvement.objects.active_on(today)
+        .filter(child_id__in={alert.child_id for alert in alerts})
+        .values_list("child_id", "agency_id")
+    ):
+        involved[child_id].add(agency_id)
+    agency_ids = set().union(*involved.values())
+    users = list(User.objects.filter(is_active=True, agency_id__in=agency_ids).order_by("pk"))
+    found = {}
+    for alert in alerts:
+        rule = alert.rule
+        roles = (rule.notify_roles if rule and rule.notify_roles else None) or [
+            Role.SAFEGUARDING_LEAD,
+            Role.MANAGER,
+        ]
+        kinds = rule.notify_agency_kinds if rule and rule.notify_agency_kinds else None
+        found[alert.pk] = [
+            user
+            for user in users
+            if user.agency_id in involved[alert.child_id]
+            and user.role in roles
+            and (kinds is None or user.agency.kind in kinds)
+        ]
+    return found
+
+
+def _notify_raised(alerts: list[Alert]) -> None:
+    """Tell level 1 about newly raised alerts: one lookup and one insert for all."""
+    if not alerts:
+        return
+    recipients = _first_recipients(alerts)
+    Notification.objects.bulk_create(
+        [
+            Notification(user=user, alert=alert, ladder_level=1)
+            for alert in alerts
+            for user in recipients[alert.pk]
+        ],
+        ignore_conflicts=True,
+    )
+    for alert in alerts:
+        _email(alert, level=1, recipients=recipients[alert.pk])
+
+
 def _notify(alert: Alert, *, level: int) -> None:
     recipients = alert_recipients(alert, level)
     Notification.objects.bulk_create(
         [Notification(user=u, alert=alert, ladder_level=level) for u in recipients],
         ignore_conflicts=True,
     )
+    _email(alert, level=level, recipients=recipients)
+
+
+def _email(alert: Alert, *, level: int, recipients: list[User]) -> None:
     emails = [u.email for u in recipients if u.email]
     if emails:
         # The message names no child: mail leaves the system, the record does not.

@@ -28,12 +28,16 @@ def is_working_day(day: datetime.date, holidays: set[datetime.date]) -> bool:
     return day.weekday() < 5 and day not in holidays
 
 
-def add_working_hours(start: datetime.datetime, hours: float) -> datetime.datetime:
-    """The moment `hours` working hours after `start` (an aware datetime)."""
+def add_working_hours(
+    start: datetime.datetime, hours: float, holidays: set[datetime.date] | None = None
+) -> datetime.datetime:
+    """The moment `hours` working hours after `start` (an aware datetime).
+    `holidays`, when given, must hold every holiday from `start` on."""
     zone = _local_zone()
     moment = start.astimezone(zone)
-    # A year of look-ahead is more than any ladder timer needs.
-    holidays = holidays_between(moment.date(), moment.date() + datetime.timedelta(days=366))
+    if holidays is None:
+        # A year of look-ahead is more than any ladder timer needs.
+        holidays = holidays_between(moment.date(), moment.date() + datetime.timedelta(days=366))
     remaining = datetime.timedelta(hours=hours)
     while True:
         day = moment.date()

@@ -282,7 +282,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 REST_FRAMEWORK = {
     # Tokens for other systems (a school's MIS, the police feed); sessions for the browser.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, with the user's agency in the same query.
+        "agencies.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
