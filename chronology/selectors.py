@@ -8,6 +8,7 @@ Every function here starts from that rule; none lists from `objects.all()`.
 import datetime
 
 from django.db.models import (
+    Case,
     Count,
     DateField,
     Exists,
@@ -20,6 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -42,18 +44,29 @@ from .models import (
 )
 
 
-def children_visible_to(*, user) -> QuerySet[Child]:
-    """The children `user` may read now, as one query with two EXISTS: an active
-    involvement of the user's agency, or the user's own unexpired break-glass access."""
+def children_visible_to(*, user, for_list: bool = False) -> QuerySet[Child]:
+    """The children `user` may read now: an active involvement of the user's agency,
+    or the user's own unexpired break-glass access.
+
+    Two SQL shapes of the one rule. By default, two EXISTS: the right form to fetch
+    one child, or to check the children of some other rows. With `for_list`, the
+    child's id IN (the agency's involvements UNION ALL the user's accesses): the
+    right form to list everything the user may see, because PostgreSQL starts from
+    the agency's involvements and estimates the size of the list right, where the
+    EXISTS form tests each of the county's children (and, misjudging the list as
+    tens of thousands of rows, spends half a second compiling it with JIT). Do
+    not use `for_list` to fetch one child: it would gather every child of a large
+    agency first."""
     if not getattr(user, "is_authenticated", False) or not user.reads_records:
         return Child.objects.none()
-    active = Involvement.objects.active_on(timezone.localdate()).filter(
-        child=OuterRef("pk"), agency_id=user.agency_id
+    active = Involvement.objects.active_on(timezone.localdate()).filter(agency_id=user.agency_id)
+    emergency = BreakGlassAccess.objects.filter(user_id=user.pk, expires_at__gt=timezone.now())
+    if for_list:
+        granted = active.values("child_id").union(emergency.values("child_id"), all=True)
+        return Child.objects.filter(pk__in=granted)
+    return Child.objects.filter(
+        Exists(active.filter(child=OuterRef("pk"))) | Exists(emergency.filter(child=OuterRef("pk")))
     )
-    emergency = BreakGlassAccess.objects.filter(
-        child=OuterRef("pk"), user_id=user.pk, expires_at__gt=timezone.now()
-    )
-    return Child.objects.filter(Exists(active) | Exists(emergency))
 
 
 def break_glass_active_for(*, user, child: Child) -> BreakGlassAccess | None:
@@ -279,6 +292,72 @@ def children_allocated_to(*, user) -> QuerySet[Child]:
         child=OuterRef("pk"), worker_id=user.pk, ended_on__isnull=True
     )
     return children_visible_to(user=user).filter(Exists(current))
+
+
+def children_by_level_for_user(
+    *, user, level: int | None = None, allocated_only: bool = False
+) -> QuerySet[Child]:
+    """The children `user` may read, highest neglect level first, as at each child's
+    last evaluation by the escalation workers (escalation.ChildWatch), then highest
+    score, then by name. Sorting on stored figures keeps a page of a large caseload
+    cheap (no child is scored to sort it), and is the safe way round: a score only
+    falls between evaluations (decay), and any new entry queues a re-evaluation.
+
+    Each child carries `watch_level`, `watch_score`, `watch_evaluated_at`,
+    `watch_due_since` (None when never evaluated) and `open_alerts`, its unresolved
+    alerts, counted by a subquery so the list needs no GROUP BY."""
+    from escalation.models import UNRESOLVED, Alert  # escalation imports this module
+
+    children = children_visible_to(user=user, for_list=True)
+    if allocated_only:
+        current = Allocation.objects.filter(
+            child=OuterRef("pk"), worker_id=user.pk, ended_on__isnull=True
+        )
+        children = children.filter(Exists(current))
+    if level is not None:
+        children = children.filter(watch__level=level, watch__evaluated_at__isnull=False)
+    open_alerts = (
+        Alert.objects.filter(child=OuterRef("pk"), status__in=UNRESOLVED)
+        .order_by()
+        .values("child")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    evaluated = Q(watch__evaluated_at__isnull=False)
+    return (
+        children.select_related("household")
+        .annotate(
+            watch_level=Case(When(evaluated, then=F("watch__level")), default=None),
+            watch_score=Case(When(evaluated, then=F("watch__score")), default=None),
+            watch_evaluated_at=F("watch__evaluated_at"),
+            watch_due_since=F("watch__due_since"),
+            open_alerts=Coalesce(Subquery(open_alerts, output_field=IntegerField()), 0),
+        )
+        .order_by(
+            F("watch_level").desc(nulls_last=True),
+            F("watch_score").desc(nulls_last=True),
+            "family_name",
+            "given_names",
+            "pk",
+        )
+    )
+
+
+def children_count_by_level_for_user(*, user) -> dict[int | None, int]:
+    """{level as at the last evaluation: number of children}, None for children not
+    yet evaluated: one aggregate query."""
+    counts = (
+        children_visible_to(user=user, for_list=True)
+        .annotate(
+            evaluated_level=Case(
+                When(watch__evaluated_at__isnull=False, then=F("watch__level")), default=None
+            )
+        )
+        .order_by()
+        .values("evaluated_level")
+        .annotate(n=Count("pk"))
+    )
+    return {row["evaluated_level"]: row["n"] for row in counts}
 
 
 def adults_named_for_child(*, child: Child) -> QuerySet[Adult]:

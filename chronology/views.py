@@ -13,13 +13,14 @@ paying for a savepoint. At the top level it is an ordinary transaction.
 import datetime
 import json
 import re
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Count, Q, Window
+from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -29,11 +30,24 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency, Role
-from escalation.models import UNRESOLVED
 from escalation.selectors import alerts_open_for_child, alerts_visible_to
 from neglect_tool.charts import heat_map, sparkline
-from neglect_tool.scoring import LEVEL_NAMES
-from neglect_tool.selectors import month_ends, neglect_map, score_history, scores_for_children
+from neglect_tool.scoring import (
+    LEVEL_NAMES,
+    AssessmentRow,
+    EvidenceRow,
+    Score,
+    prepare_evidence,
+    score_prepared,
+)
+from neglect_tool.selectors import (
+    _assessment_rows,
+    _current_entry_rows,
+    domain_codes,
+    month_ends,
+    neglect_map,
+    scoring_config_active,
+)
 
 from . import interchange, services
 from .audit import audit_record
@@ -53,7 +67,8 @@ from .selectors import (
     allocations_for_child,
     child_get_for_user,
     child_words_for_child,
-    children_allocated_to,
+    children_by_level_for_user,
+    children_count_by_level_for_user,
     children_search,
     children_visible_to,
     chronology_for_child_page,
@@ -65,6 +80,8 @@ from .vocabulary import EntryKind
 
 PAGE_SIZE = 50
 TREND_MONTHS = 12
+# Contributions listed on the child page; a long chronology has thousands.
+CONTRIBUTIONS_SHOWN = 25
 HANDOVER_MAP_MONTHS = 24
 
 
@@ -83,48 +100,50 @@ def _audit_view(request, child, page: str) -> None:
 # --- home and search ------------------------------------------------------------------------
 
 
-def _with_levels(children, today) -> list[tuple]:
-    children = list(children)
-    scores = scores_for_children(children, today) if children else {}
-    return [(child, scores[child.pk]) for child in children]
+def _named_levels(children) -> list:
+    for child in children:
+        child.level_name = LEVEL_NAMES.get(child.watch_level, "")
+    return children
+
+
+def _level_filter(request) -> int | None:
+    value = request.GET.get("level", "")
+    return int(value) if value in {"1", "2", "3", "4"} else None
 
 
 @login_required
 def home(request):
-    """A page for the user's role: a caseload, pupils, levels, configuration or the audit role."""
-    user, today = request.user, timezone.localdate()
+    """A page for the user's role: a caseload, pupils, levels, configuration or the audit role.
+
+    The children are listed 50 a page, highest neglect level first as at each child's
+    last evaluation (chronology.selectors.children_by_level_for_user): no child is
+    scored to draw the page, so it costs the same few queries for 20 children or 2,000."""
+    user = request.user
     if user.role == Role.ADMIN:
         return render(request, "chronology/home_admin.html")
     if user.role == Role.AUDITOR or not user.reads_records:
         return render(request, "chronology/home_auditor.html")
-    # Open alerts are counted in the same query as the children.
-    visible = (
-        children_visible_to(user=user)
-        .select_related("household")
-        .annotate(open_alerts=Count("alerts", filter=Q(alerts__status__in=UNRESOLVED)))
-    )
+    level = _level_filter(request) if user.role == Role.MANAGER else None
+    page = paginate(children_by_level_for_user(user=user, level=level), request.GET.get("page"))
+    if page is None:  # a page past the end: the first page, with the same filter
+        query = request.GET.copy()
+        query.pop("page")
+        return redirect(f"{request.path}?{query.urlencode()}#children")
+    _named_levels(page.object_list)
+    context = {"page": page, "level_filter": level, "level_filter_name": LEVEL_NAMES.get(level)}
     if user.role == Role.MANAGER:
-        rows = sorted(_with_levels(visible, today), key=lambda r: (-r[1].total, r[0].family_name))
-        by_level = [
-            (
-                f"Level {level}: {LEVEL_NAMES[level].lower()}",
-                [r for r in rows if r[1].level == level],
-            )
-            for level in (4, 3, 2, 1)
-        ]
-        return render(request, "chronology/home_manager.html", {"by_level": by_level})
-    rows = _with_levels(visible, today)
+        counts = children_count_by_level_for_user(user=user)
+        context.update(
+            levels=[(n, LEVEL_NAMES[n], counts.get(n, 0)) for n in (4, 3, 2, 1)],
+            not_evaluated=counts.get(None, 0),
+            total_children=sum(counts.values()),
+        )
+        return render(request, "chronology/home_manager.html", context)
     if user.role == Role.SAFEGUARDING_LEAD:
-        return render(request, "chronology/home_pupils.html", {"rows": rows})
-    allocated = set(children_allocated_to(user=user).values_list("pk", flat=True))
-    return render(
-        request,
-        "chronology/home_caseload.html",
-        {
-            "allocated_rows": [r for r in rows if r[0].pk in allocated],
-            "rows": rows,
-        },
-    )
+        return render(request, "chronology/home_pupils.html", context)
+    allocated = children_by_level_for_user(user=user, allocated_only=True)
+    context["allocated"] = _named_levels(list(allocated))
+    return render(request, "chronology/home_caseload.html", context)
 
 
 @login_required
@@ -182,6 +201,56 @@ def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
     return Page([], 1, paginator)
 
 
+def score_trend(child, months: list[datetime.date]) -> list[Score]:
+    """The same scores as neglect_tool.selectors.score_history(child, months,
+    explain_last=True), from the same rows fetched as plain values (as the household
+    maps do) rather than as Entry objects: for a chronology of 5,000 entries a fifth
+    of the time. tests/chronology/test_child_page_cost.py checks both agree."""
+    config = scoring_config_active()
+    domains = domain_codes()
+    evidence = [
+        EvidenceRow(str(entry_id), day, agency, kind, severity, category)
+        for _, entry_id, day, agency, kind, severity, category in _current_entry_rows(
+            [child.pk], months[-1], config.kind_factors
+        )
+    ]
+    # score_history counts an assessment only if it has grades; so does this.
+    assessments = [
+        AssessmentRow(str(entry_id), day, scores)
+        for _, entry_id, day, scores in _assessment_rows([child.pk], months[-1])
+        if scores
+    ]
+    prepared = prepare_evidence(evidence, rules=config, domains=domains)
+    return [
+        score_prepared(
+            prepared,
+            assessments,
+            as_of=day,
+            rules=config,
+            domains=domains,
+            explain=day == months[-1],
+        )
+        for day in months
+    ]
+
+
+def score_explanation(score: Score, shown: int = CONTRIBUTIONS_SHOWN) -> dict:
+    """What the child page lists under "Why": every contribution when there are a
+    few, in date order; otherwise the `shown` largest, largest first, and the rest
+    as one line with their sum, so the table still adds up to the score exactly."""
+    contributions = score.contributions
+    if len(contributions) <= shown:
+        return {"listed": contributions, "rest": 0, "rest_total": None, "largest_first": False}
+    ranked = sorted(contributions, key=lambda c: (-c.value, c.event_date, c.domain, c.entry_id))
+    listed = ranked[:shown]
+    return {
+        "listed": listed,
+        "rest": len(contributions) - shown,
+        "rest_total": score.total - sum((c.value for c in listed), Decimal("0.000")),
+        "largest_first": True,
+    }
+
+
 @login_required
 @require_GET
 def child_detail(request, public_id):
@@ -200,10 +269,12 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        history = score_history(child, months, explain_last=True)
+        history = score_trend(child, months)
+        score = history[-1]
         context.update(
             {
-                "score": history[-1],
+                "score": score,
+                "explanation": score_explanation(score),
                 "trend": sparkline([s.total for s in history], months),
                 "adults": adults_for_child(child=child),
                 "status_periods": status_periods_for_child(child=child),

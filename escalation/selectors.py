@@ -44,23 +44,30 @@ def alert_get_for_user(*, user, public_id) -> Alert:
     return alert
 
 
-def dashboard_figures(*, user, alerts: list[Alert]) -> dict:
-    """The manager's dashboard counts, from alerts already fetched for the user and
-    two aggregate queries over the user's children."""
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def dashboard_figures(*, user, alerts: QuerySet[Alert]) -> dict:
+    """The manager's dashboard counts: the alerts (already scoped to the user and
+    filtered as the page is) counted in one aggregate query, however many there are
+    and whichever page of them is shown, and two aggregate queries over the user's
+    children."""
     now = timezone.now()
     today = timezone.localdate()
-    by_level = {level: 0 for level in (1, 2, 3)}
-    by_age = {label: 0 for _, _, label in AGE_BANDS}
-    overdue = 0
-    for alert in alerts:
-        by_level[alert.ladder_level] += 1
-        age = (today - timezone.localtime(alert.raised_at).date()).days
-        for low, high, label in AGE_BANDS:
-            if age >= low and (high is None or age <= high):
-                by_age[label] += 1
-        if alert.ladder_due_at and alert.ladder_due_at < now:
-            overdue += 1
-    visible = children_visible_to(user=user)
+    counts = {f"level_{level}": Count("pk", filter=Q(ladder_level=level)) for level in (1, 2, 3)}
+    # An alert's age is counted in whole local days since the day it was raised.
+    for low, high, _label in AGE_BANDS:
+        raised = Q(raised_at__lt=_local_midnight(today - datetime.timedelta(days=low - 1)))
+        if high is not None:
+            raised &= Q(raised_at__gte=_local_midnight(today - datetime.timedelta(days=high)))
+        counts[f"age_{low}"] = Count("pk", filter=raised)
+    counts["overdue"] = Count("pk", filter=Q(ladder_due_at__lt=now))
+    totals = alerts.order_by().aggregate(**counts)
+    by_level = {level: totals[f"level_{level}"] for level in (1, 2, 3)}
+    by_age = {label: totals[f"age_{low}"] for low, _, label in AGE_BANDS}
+    overdue = totals["overdue"]
+    visible = children_visible_to(user=user, for_list=True)
     levels = dict(
         ChildWatch.objects.filter(child__in=visible)
         .values_list("level")

@@ -14,6 +14,7 @@ from agencies.models import Role, User
 from chronology.audit import audit_record
 from chronology.concurrency import StaleVersion
 from chronology.selectors import child_get_for_user
+from chronology.views import paginate
 
 from . import backtest as backtests
 from . import services
@@ -42,10 +43,13 @@ RECORD_ROLES = (Role.PRACTITIONER, Role.SAFEGUARDING_LEAD, Role.MANAGER)
 
 @role_required(Role.MANAGER, Role.SAFEGUARDING_LEAD)
 def dashboard(request):
+    """Open alerts about the user's children, 50 a page, most urgent first: the highest
+    ladder rung, then the longest waiting. The figures count every alert the filters
+    match, not only the page shown; the page and its total are one query."""
     alerts = alerts_open_for_user(user=request.user)
     filters = {
         "ladder_level": request.GET.get("level", ""),
-        "rule_code": request.GET.get("rule", ""),
+        "rule_code": request.GET.get("rule", "").strip(),
         "status": request.GET.get("status", ""),
     }
     if filters["ladder_level"] in {"1", "2", "3"}:
@@ -56,16 +60,20 @@ def dashboard(request):
         alerts = alerts.filter(status=filters["status"])
     if request.GET.get("mine"):
         alerts = alerts.filter(assigned_to=request.user)
-    alerts = list(alerts[:200])
+    page = paginate(alerts.order_by("-ladder_level", "raised_at", "pk"), request.GET.get("page"))
+    if page is None:  # a page past the end, e.g. after filtering: the first page
+        query = request.GET.copy()
+        query.pop("page")
+        return redirect(f"{request.path}?{query.urlencode()}#alerts")
     return render(
         request,
         "escalation/dashboard.html",
         {
-            "alerts": alerts,
+            "page": page,
+            "alerts": page.object_list,
             "figures": dashboard_figures(user=request.user, alerts=alerts),
             "filters": filters,
             "statuses": [(s, AlertStatus(s).label) for s in UNRESOLVED],
-            "rule_codes": sorted({a.rule_code for a in alerts} | {filters["rule_code"]} - {""}),
         },
     )
 

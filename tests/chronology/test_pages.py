@@ -16,6 +16,7 @@ from django.utils import timezone
 from chronology import services
 from chronology.models import AuditEvent, Entry, NotificationAck
 from chronology.vocabulary import EntryKind, Status
+from escalation.services import child_evaluate
 from neglect_tool.selectors import household_neglect_maps
 from neglect_tool.views import household_maps
 from tests.factories import UserFactory
@@ -127,6 +128,7 @@ def test_a_social_workers_home_is_their_caseload(client, alice, child):
 
 def test_a_school_leads_home_is_my_pupils_with_levels(client, bob, child):
     record_concerns(bob, child, 3, start=timezone.localdate() - datetime.timedelta(days=10))
+    child_evaluate(child_id=child.pk)  # the worker's evaluation after the entries commit
     client.force_login(bob)
     page = client.get(reverse("home")).content.decode()
     assert "My pupils" in page and "Robin Synthetic" in page and "Early help" in page
@@ -135,8 +137,9 @@ def test_a_school_leads_home_is_my_pupils_with_levels(client, bob, child):
 
 def test_a_managers_home_groups_children_by_level(client, mallory, alice, child):
     record_concerns(alice, child, 8, start=timezone.localdate() - datetime.timedelta(days=20))
+    child_evaluate(child_id=child.pk)  # the worker's evaluation after the entries commit
     client.force_login(mallory)
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home"), {"level": "3"}).content.decode()
     assert page.index("Level 3: targeted") < page.index("Robin Synthetic")
     assert reverse("escalation_dashboard") in page
 

@@ -1,0 +1,133 @@
+"""The child page at scale: its neglect trend comes from plain rows but gives the
+same scores as neglect_tool.selectors.score_history; a long chronology's "why" lists
+its largest contributions and sums the rest, still adding up to the score; and the
+page costs the same queries however long the chronology is."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from chronology import services
+from chronology.views import CONTRIBUTIONS_SHOWN, months_back, score_trend
+from chronology.vocabulary import EntryKind
+from neglect_tool.selectors import month_ends, score_history
+
+from .test_child_page import record_concerns
+
+D = datetime.date
+
+
+@pytest.fixture
+def varied_history(alice, bob, child):
+    """Two agencies, several categories, a corrected entry, graded and ungraded
+    assessments, spread over two years."""
+    today = timezone.localdate()
+    for n in range(30):
+        services.entry_record(
+            actor=alice if n % 3 else bob,
+            children=[child],
+            kind=[EntryKind.CONCERN, EntryKind.VISIT, EntryKind.NOTE][n % 3],
+            categories=[["neglect.nutrition"], ["neglect.home_conditions", "neglect.nutrition"]][
+                n % 2
+            ],
+            severity=1 + n % 5,
+            event_date=today - datetime.timedelta(days=25 * n),
+            summary=f"Entry {n}",
+        )
+    wrong = services.entry_record(
+        actor=alice,
+        children=[child],
+        kind=EntryKind.CONCERN,
+        categories=["neglect.nutrition"],
+        severity=5,
+        event_date=today - datetime.timedelta(days=40),
+        summary="Wrong child",
+    )
+    services.entry_mark_entered_in_error(actor=alice, entry=wrong, reason="Wrong child")
+    corrected = services.entry_record(
+        actor=bob,
+        children=[child],
+        kind=EntryKind.CONCERN,
+        categories=["neglect.nutrition"],
+        severity=1,
+        event_date=today - datetime.timedelta(days=70),
+        summary="Severity to correct",
+    )
+    services.entry_amend(actor=bob, entry=corrected, reason="Severity was wrong", severity=4)
+    for days_ago, scores in [(200, {"nutrition": 4, "housing": 3}), (90, {})]:
+        services.entry_record(
+            actor=alice,
+            children=[child],
+            kind=EntryKind.ASSESSMENT,
+            event_date=today - datetime.timedelta(days=days_ago),
+            summary="Graded care profile",
+            scores=scores,
+        )
+    return child
+
+
+def test_the_trend_gives_the_same_scores_as_score_history(varied_history):
+    today = timezone.localdate()
+    months = month_ends(months_back(today, 12), today)
+    trend = score_trend(varied_history, months)
+    history = score_history(varied_history, months, explain_last=True)
+    assert [(s.total, s.level, s.by_domain) for s in trend] == [
+        (s.total, s.level, s.by_domain) for s in history
+    ]
+    assert trend[-1].contributions == history[-1].contributions
+    assert trend[-1].total > 0 and len({s.total for s in trend}) > 1
+
+
+def test_a_long_chronology_lists_the_largest_contributions_and_sums_the_rest(
+    client, alice, bob, child
+):
+    record_concerns(bob, child, 40, start=timezone.localdate() - datetime.timedelta(days=300))
+    record_concerns(alice, child, 3, start=timezone.localdate() - datetime.timedelta(days=3))
+    client.force_login(alice)
+    page = client.get(reverse("child_detail", args=[child.public_id])).content.decode()
+    why = page.split("Why:")[1].split("</details>")[0]
+    total = Decimal(re.search(r"score ([\d.]+) today", page).group(1))
+    points = [Decimal(v) for v in re.findall(r'numeric">([\d.]+)</td>', why)]
+    assert f"the {CONTRIBUTIONS_SHOWN} largest of the 43 contributions" in why
+    assert "18 smaller contributions" in why
+    listed, rest = points[:-1], points[-1]
+    assert len(listed) == CONTRIBUTIONS_SHOWN
+    assert listed == sorted(listed, reverse=True)
+    assert sum(listed) + rest == total
+
+
+def test_a_short_chronology_lists_every_contribution_by_date(client, alice, child):
+    record_concerns(alice, child, 3, start=timezone.localdate() - datetime.timedelta(days=30))
+    client.force_login(alice)
+    page = client.get(reverse("child_detail", args=[child.public_id])).content.decode()
+    why = page.split("Why:")[1].split("</details>")[0]
+    assert "the 3 contributions that make up the score" in why
+    assert "smaller contributions" not in why
+
+
+@pytest.fixture
+def child_page_queries(client, alice, child, django_assert_num_queries):
+    def count(entries):
+        record_concerns(alice, child, entries)
+        client.force_login(alice)
+        with django_assert_num_queries(CHILD_PAGE_QUERIES):
+            response = client.get(reverse("child_detail", args=[child.public_id]))
+        assert response.status_code == 200
+
+    return count
+
+
+# The session, the user, the child; the agencies for the filters, the page of entries
+# (with its total) and their categories; the scoring configuration, the domains, the
+# evidence and the assessments; the audit row; adults, status periods, open alerts
+# and the child's words.
+CHILD_PAGE_QUERIES = 15
+
+
+@pytest.mark.parametrize("entries", [5, 300])
+def test_the_child_page_costs_the_same_queries_for_5_or_300_entries(child_page_queries, entries):
+    child_page_queries(entries)
