@@ -65,8 +65,12 @@ class SessionLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # A token call first: it has no session, so neither the session nor the user
+        # behind it is loaded for nothing (the API authenticates the token itself).
+        if _is_token_call(request):
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not _is_token_call(request):
+        if user is not None and user.is_authenticated:
             self._check(request, user)
         return self.get_response(request)
 
@@ -103,8 +107,8 @@ class OTPRequiredMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
-            and user.is_authenticated
             and not _is_token_call(request)
+            and user.is_authenticated
             and otp_required_for(user)
             and not user.is_verified()
             and not self._exempt(request)

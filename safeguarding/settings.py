@@ -203,6 +203,11 @@ CELERY_TIMEZONE = TIME_ZONE
 # (escalation.ChildWatch.due_since) is the safety net, swept below.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
+# Each web process keeps its broker connections and producers in a pool and reuses
+# them for every publish (every recorded entry queues an evaluation after its
+# commit); a publish never opens a connection of its own. 0 would mean a new
+# connection per publish.
+CELERY_BROKER_POOL_LIMIT = envint("CELERY_BROKER_POOL_LIMIT", "10")
 # Schedules live in code. Run exactly one beat (docker-compose has one service).
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},
