@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
@@ -32,6 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agencies.models import Agency, Role
 from escalation.selectors import alerts_open_for_child, alerts_visible_to
 from neglect_tool.charts import heat_map, sparkline
+from neglect_tool.models import ConfigStatus, Domain, ScoringConfig
 from neglect_tool.scoring import (
     LEVEL_NAMES,
     AssessmentRow,
@@ -40,14 +42,7 @@ from neglect_tool.scoring import (
     prepare_evidence,
     score_prepared,
 )
-from neglect_tool.selectors import (
-    _assessment_rows,
-    _current_entry_rows,
-    domain_codes,
-    month_ends,
-    neglect_map,
-    scoring_config_active,
-)
+from neglect_tool.selectors import month_ends, neglect_map
 
 from . import interchange, services
 from .audit import audit_record
@@ -74,6 +69,7 @@ from .selectors import (
     chronology_for_child_page,
     notifications_for_user,
     referrals_and_decisions_for_child,
+    scoring_rows_for_child,
     status_periods_for_child,
 )
 from .vocabulary import EntryKind
@@ -170,7 +166,7 @@ def _chronology_context(request, child, query=None) -> dict:
     query = request.GET if query is None else query
     form = ChronologyFilterForm(query, agencies=agencies)
     entries = chronology_for_child_page(
-        child=child, filters=form.filters(), newest_first=form.newest_first
+        child=child, filters=form.filters(), newest_first=form.newest_first, category_list=True
     )
     page = paginate(entries, query.get("page"))
     return {
@@ -203,23 +199,28 @@ def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
 
 def score_trend(child, months: list[datetime.date]) -> list[Score]:
     """The same scores as neglect_tool.selectors.score_history(child, months,
-    explain_last=True), from the same rows fetched as plain values (as the household
-    maps do) rather than as Entry objects: for a chronology of 5,000 entries a fifth
-    of the time. tests/chronology/test_child_page_cost.py checks both agree."""
-    config = scoring_config_active()
-    domains = domain_codes()
-    evidence = [
-        EvidenceRow(str(entry_id), day, agency, kind, severity, category)
-        for _, entry_id, day, agency, kind, severity, category in _current_entry_rows(
-            [child.pk], months[-1], config.kind_factors
-        )
-    ]
-    # score_history counts an assessment only if it has grades; so does this.
-    assessments = [
-        AssessmentRow(str(entry_id), day, scores)
-        for _, entry_id, day, scores in _assessment_rows([child.pk], months[-1])
-        if scores
-    ]
+    explain_last=True): the same entries, as _evidence_for_child reads them, but
+    fetched as plain values in one query (selectors.scoring_rows_for_child) rather
+    than as Entry objects with their categories: for a chronology of 5,000 entries,
+    a fraction of the time. tests/chronology/test_child_page_cost.py checks both agree."""
+    # The active configuration and its domains (as domain_codes() lists them) in one query.
+    codes = Domain.objects.filter(is_active=True).order_by("position", "code").values("code")
+    config = ScoringConfig.objects.annotate(active_domains=ArraySubquery(codes)).get(
+        status=ConfigStatus.ACTIVE
+    )
+    domains = config.active_domains
+    evidence, assessments = [], []
+    kinds = {*config.kind_factors, EntryKind.ASSESSMENT}
+    for entry_id, day, agency, kind, severity, scores, categories in scoring_rows_for_child(
+        child=child, until=months[-1], kinds=kinds
+    ):
+        if kind == EntryKind.ASSESSMENT and scores:
+            assessments.append(AssessmentRow(str(entry_id), day, scores))
+        if kind in config.kind_factors:
+            evidence.extend(
+                EvidenceRow(str(entry_id), day, agency, kind, severity, category)
+                for category in categories
+            )
     prepared = prepare_evidence(evidence, rules=config, domains=domains)
     return [
         score_prepared(

@@ -14,14 +14,16 @@ from .models import UNRESOLVED, Alert, AlertStatus, ChildWatch, Notification
 AGE_BANDS = [(0, 2, "0–2 days"), (3, 7, "3–7 days"), (8, None, "over a week")]
 
 
-def alerts_visible_to(*, user) -> QuerySet[Alert]:
-    """Alerts about children the user may read: one query with the visibility EXISTS."""
-    return Alert.objects.filter(child__in=children_visible_to(user=user))
+def alerts_visible_to(*, user, for_list: bool = False) -> QuerySet[Alert]:
+    """Alerts about children the user may read: one query with the visibility EXISTS,
+    or, `for_list`, with the list form of the same rule (see children_visible_to), which
+    starts from the user's children rather than testing every alert in the county."""
+    return Alert.objects.filter(child__in=children_visible_to(user=user, for_list=for_list))
 
 
-def alerts_open_for_user(*, user) -> QuerySet[Alert]:
+def alerts_open_for_user(*, user, for_list: bool = False) -> QuerySet[Alert]:
     return (
-        alerts_visible_to(user=user)
+        alerts_visible_to(user=user, for_list=for_list)
         .filter(status__in=UNRESOLVED)
         .select_related("child", "rule", "assigned_to")
         .order_by("-ladder_level", "raised_at")

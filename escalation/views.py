@@ -46,7 +46,7 @@ def dashboard(request):
     """Open alerts about the user's children, 50 a page, most urgent first: the highest
     ladder rung, then the longest waiting. The figures count every alert the filters
     match, not only the page shown; the page and its total are one query."""
-    alerts = alerts_open_for_user(user=request.user)
+    alerts = alerts_open_for_user(user=request.user, for_list=True)
     filters = {
         "ladder_level": request.GET.get("level", ""),
         "rule_code": request.GET.get("rule", "").strip(),

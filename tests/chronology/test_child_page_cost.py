@@ -121,11 +121,11 @@ def child_page_queries(client, alice, child, django_assert_num_queries):
     return count
 
 
-# The session, the user, the child; the agencies for the filters, the page of entries
-# (with its total) and their categories; the scoring configuration, the domains, the
-# evidence and the assessments; the audit row; adults, status periods, open alerts
-# and the child's words.
-CHILD_PAGE_QUERIES = 15
+# The session, the user, the child; the agencies for the filters; the page of entries
+# with its total and categories; the scoring configuration with its domains; the
+# entries that scoring reads, with their categories; the audit row; adults, status
+# periods, open alerts and the child's words. (Outside a test, BEGIN and COMMIT too.)
+CHILD_PAGE_QUERIES = 12
 
 
 @pytest.mark.parametrize("entries", [5, 300])
