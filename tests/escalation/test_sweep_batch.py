@@ -18,6 +18,7 @@ from chronology.vocabulary import EntryKind
 from escalation import services as escalation
 from escalation import tasks
 from escalation.models import Alert, AlertEvidence, ChildWatch
+from neglect_tool.selectors import child_score
 from tests.conftest import record_neglect_pattern
 
 
@@ -161,3 +162,24 @@ def test_one_sweep_works_through_every_batch_that_is_due(alice, bob, school, mon
     assert not ChildWatch.objects.filter(child__in=children, due_since__isnull=False).exists()
     assert Alert.objects.filter(child__in=children, rule_code="frequency-neglect").count() == 5
     assert tasks.evaluations_sweep() == 0
+
+
+def test_the_watch_keeps_the_score_the_childs_page_shows(alice, bob, school):
+    # The sweep scores from its own plain rows; the pages from neglect_tool.selectors.
+    [child] = make_children(alice, school, 1)
+    record_neglect_pattern(alice=alice, bob=bob, child=child)
+    services.entry_record(
+        actor=alice,
+        children=[child],
+        kind=EntryKind.VISIT,
+        categories=["neglect.home_conditions", "neglect.hygiene"],
+        severity=3,
+        event_date=timezone.localdate() - datetime.timedelta(days=400),
+        summary="Home conditions poor",
+    )
+    escalation.children_evaluate([child.pk])
+
+    watch = ChildWatch.objects.get(child=child)
+    shown = child_score(child, timezone.localdate())
+    assert watch.score == shown.total > 0
+    assert watch.level == shown.level
