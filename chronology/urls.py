@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("children/<uuid:public_id>/", views.child_detail, name="child_detail"),
     path("children/<uuid:public_id>/chronology/", views.child_chronology, name="child_chronology"),
+    path("children/<uuid:public_id>/score/", views.child_score, name="child_score"),
     path("children/<uuid:public_id>/entries/new/", views.entry_create, name="entry_create"),
     path("children/<uuid:public_id>/visits/new/", views.visit_create, name="visit_create"),
     path("children/<uuid:public_id>/decisions/new/", views.decision_create, name="decision_create"),

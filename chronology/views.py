@@ -13,7 +13,6 @@ paying for a savepoint. At the top level it is an ordinary transaction.
 import datetime
 import json
 import re
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -76,8 +75,10 @@ from .vocabulary import EntryKind
 
 PAGE_SIZE = 50
 TREND_MONTHS = 12
-# Contributions listed on the child page; a long chronology has thousands.
-CONTRIBUTIONS_SHOWN = 25
+# A child with more scored rows than this has the contributions to its score listed on
+# a page of their own (child_score), not on the child page: a long chronology has
+# thousands, and listing them cost more than drawing the rest of the page.
+CONTRIBUTIONS_ON_CHILD_PAGE = 30
 HANDOVER_MAP_MONTHS = 24
 
 
@@ -197,12 +198,18 @@ def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
     return Page([], 1, paginator)
 
 
-def score_trend(child, months: list[datetime.date]) -> list[Score]:
+def score_trend(
+    child, months: list[datetime.date], *, explain_up_to: int | None = None
+) -> list[Score]:
     """The same scores as neglect_tool.selectors.score_history(child, months,
     explain_last=True): the same entries, as _evidence_for_child reads them, but
     fetched as plain values in one query (selectors.scoring_rows_for_child) rather
     than as Entry objects with their categories: for a chronology of 5,000 entries,
-    a fraction of the time. tests/chronology/test_child_page_cost.py checks both agree."""
+    a fraction of the time. tests/chronology/test_child_page_cost.py checks both agree.
+
+    The last day's contributions are listed only if the child has at most
+    `explain_up_to` scored rows (always if None): listing thousands costs more than
+    the scores, and the child page then links to child_score instead."""
     # The active configuration and its domains (as domain_codes() lists them) in one query.
     codes = Domain.objects.filter(is_active=True).order_by("position", "code").values("code")
     config = ScoringConfig.objects.annotate(active_domains=ArraySubquery(codes)).get(
@@ -222,6 +229,7 @@ def score_trend(child, months: list[datetime.date]) -> list[Score]:
                 for category in categories
             )
     prepared = prepare_evidence(evidence, rules=config, domains=domains)
+    explain = explain_up_to is None or len(prepared) <= explain_up_to
     return [
         score_prepared(
             prepared,
@@ -229,27 +237,10 @@ def score_trend(child, months: list[datetime.date]) -> list[Score]:
             as_of=day,
             rules=config,
             domains=domains,
-            explain=day == months[-1],
+            explain=explain and day == months[-1],
         )
         for day in months
     ]
-
-
-def score_explanation(score: Score, shown: int = CONTRIBUTIONS_SHOWN) -> dict:
-    """What the child page lists under "Why": every contribution when there are a
-    few, in date order; otherwise the `shown` largest, largest first, and the rest
-    as one line with their sum, so the table still adds up to the score exactly."""
-    contributions = score.contributions
-    if len(contributions) <= shown:
-        return {"listed": contributions, "rest": 0, "rest_total": None, "largest_first": False}
-    ranked = sorted(contributions, key=lambda c: (-c.value, c.event_date, c.domain, c.entry_id))
-    listed = ranked[:shown]
-    return {
-        "listed": listed,
-        "rest": len(contributions) - shown,
-        "rest_total": score.total - sum((c.value for c in listed), Decimal("0.000")),
-        "largest_first": True,
-    }
 
 
 @login_required
@@ -270,12 +261,12 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        history = score_trend(child, months)
+        history = score_trend(child, months, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE)
         score = history[-1]
         context.update(
             {
                 "score": score,
-                "explanation": score_explanation(score),
+                "explained": len(score.contributions) > 0 or score.total == 0,
                 "trend": sparkline([s.total for s in history], months),
                 "adults": adults_for_child(child=child),
                 "status_periods": status_periods_for_child(child=child),
@@ -285,6 +276,25 @@ def child_detail(request, public_id):
         )
         _audit_view(request, child, "child")
         return render(request, "chronology/child_detail.html", context)
+
+
+@login_required
+@require_GET
+def child_score(request, public_id):
+    """Every contribution to the child's neglect score today, largest first, 50 a page:
+    the "why" of a long chronology, computed only when asked for."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    with transaction.atomic(savepoint=False):
+        today = timezone.localdate()
+        score = score_trend(child, [today])[-1]
+        ranked = sorted(score.contributions, key=lambda c: c.value, reverse=True)  # stable
+        page = Paginator(ranked, PAGE_SIZE).get_page(request.GET.get("page"))
+        _audit_view(request, child, "score")
+        return render(
+            request,
+            "chronology/child_score.html",
+            {"child": child, "score": score, "page": page, "title": "Why this neglect level"},
+        )
 
 
 @login_required

@@ -33,6 +33,7 @@ ROUTES = {
     "notification_acknowledge": ("notification", "post", "outsider"),
     "child_detail": ("child", "get", "outsider"),
     "child_chronology": ("child", "get", "outsider"),
+    "child_score": ("child", "get", "outsider"),
     "entry_create": ("child", "get", "outsider"),
     "visit_create": ("child", "get", "outsider"),
     "decision_create": ("child", "get", "outsider"),

@@ -1,7 +1,7 @@
 """The child page at scale: its neglect trend comes from plain rows but gives the
-same scores as neglect_tool.selectors.score_history; a long chronology's "why" lists
-its largest contributions and sums the rest, still adding up to the score; and the
-page costs the same queries however long the chronology is."""
+same scores as neglect_tool.selectors.score_history; a long chronology's "why" is a
+page of its own (child_score), every contribution largest first, 50 a page, adding
+up to the score; and both pages cost the same queries however long the chronology."""
 
 import datetime
 import re
@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chronology import services
-from chronology.views import CONTRIBUTIONS_SHOWN, months_back, score_trend
+from chronology.models import AuditEvent
+from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, months_back, score_trend
 from chronology.vocabulary import EntryKind
 from neglect_tool.selectors import month_ends, score_history
 
@@ -82,22 +83,42 @@ def test_the_trend_gives_the_same_scores_as_score_history(varied_history):
     assert trend[-1].total > 0 and len({s.total for s in trend}) > 1
 
 
-def test_a_long_chronology_lists_the_largest_contributions_and_sums_the_rest(
-    client, alice, bob, child
-):
-    record_concerns(bob, child, 40, start=timezone.localdate() - datetime.timedelta(days=300))
-    record_concerns(alice, child, 3, start=timezone.localdate() - datetime.timedelta(days=3))
+def points(page: str) -> list[Decimal]:
+    return [Decimal(v) for v in re.findall(r'numeric">([\d.]+)</td>', page)]
+
+
+def test_a_long_chronology_explains_its_score_on_a_page_of_its_own(client, alice, bob, child):
+    record_concerns(bob, child, 50, start=timezone.localdate() - datetime.timedelta(days=300))
+    record_concerns(alice, child, 12, start=timezone.localdate() - datetime.timedelta(days=12))
     client.force_login(alice)
     page = client.get(reverse("child_detail", args=[child.public_id])).content.decode()
-    why = page.split("Why:")[1].split("</details>")[0]
+    score_url = reverse("child_score", args=[child.public_id])
+    assert f'href="{score_url}">Why: each entry’s share of the score' in page
+    assert "<details" not in page.split("Neglect level")[1].split("In the child")[0]
     total = Decimal(re.search(r"score ([\d.]+) today", page).group(1))
-    points = [Decimal(v) for v in re.findall(r'numeric">([\d.]+)</td>', why)]
-    assert f"the {CONTRIBUTIONS_SHOWN} largest of the 43 contributions" in why
-    assert "18 smaller contributions" in why
-    listed, rest = points[:-1], points[-1]
-    assert len(listed) == CONTRIBUTIONS_SHOWN
+
+    first = client.get(score_url).content.decode()
+    second = client.get(score_url, {"page": "2"}).content.decode()
+    assert "Showing contributions 1 to 50 of 62, largest first." in first
+    assert "Showing contributions 51 to 62 of 62, largest first." in second
+    assert f"add up to the score of {total} exactly" in first
+    assert 'href="?page=2#contributions" rel="next"' in first
+    listed = points(first) + points(second)
+    assert len(listed) == 62
     assert listed == sorted(listed, reverse=True)
-    assert sum(listed) + rest == total
+    assert sum(listed) == total
+    assert (
+        AuditEvent.objects.filter(
+            action="child.view", child=child, actor=alice, details__page="score"
+        ).count()
+        == 2
+    )
+
+
+def test_an_outsider_gets_404_for_the_score_page_and_leaves_no_view(client, charlie, child):
+    client.force_login(charlie)
+    assert client.get(reverse("child_score", args=[child.public_id])).status_code == 404
+    assert not AuditEvent.objects.filter(action="child.view", actor=charlie).exists()
 
 
 def test_a_short_chronology_lists_every_contribution_by_date(client, alice, child):
@@ -106,7 +127,7 @@ def test_a_short_chronology_lists_every_contribution_by_date(client, alice, chil
     page = client.get(reverse("child_detail", args=[child.public_id])).content.decode()
     why = page.split("Why:")[1].split("</details>")[0]
     assert "the 3 contributions that make up the score" in why
-    assert "smaller contributions" not in why
+    assert len(points(why)) == 3 <= CONTRIBUTIONS_ON_CHILD_PAGE
 
 
 @pytest.fixture
@@ -131,3 +152,19 @@ CHILD_PAGE_QUERIES = 12
 @pytest.mark.parametrize("entries", [5, 300])
 def test_the_child_page_costs_the_same_queries_for_5_or_300_entries(child_page_queries, entries):
     child_page_queries(entries)
+
+
+# The session, the user, the child; the configuration with its domains; the entries
+# that scoring reads; the audit row.
+SCORE_PAGE_QUERIES = 6
+
+
+@pytest.mark.parametrize("entries", [5, 300])
+def test_the_score_page_costs_the_same_queries_for_5_or_300_entries(
+    client, alice, child, entries, django_assert_num_queries
+):
+    record_concerns(alice, child, entries)
+    client.force_login(alice)
+    with django_assert_num_queries(SCORE_PAGE_QUERIES):
+        response = client.get(reverse("child_score", args=[child.public_id]), {"page": "2"})
+    assert response.status_code == 200
