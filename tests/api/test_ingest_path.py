@@ -145,9 +145,7 @@ def in_a_request():
     request_id_var.reset(token)
 
 
-def test_a_child_opened_by_one_user_is_checked_again_for_another(
-    in_a_request, bob, charlie, child
-):
+def test_a_child_opened_by_one_user_is_checked_again_for_another(in_a_request, bob, charlie, child):
     opened = child_get_for_user(user=bob, public_id=child.public_id)
     assert child_checked_in_this_request(user=bob, child=opened)
     assert not child_checked_in_this_request(user=charlie, child=opened)
