@@ -350,6 +350,13 @@ class Entry(AppendOnlyModel):
         # Sorted by the row's id, which is the order in which they were given.
         return [row.category for row in self.category_rows.all()]
 
+    @property
+    def category_names(self) -> list[str]:
+        """The categories, from the list a page's query gathered when it did
+        (selectors.chronology_for_child_page), else from category_rows."""
+        gathered = self.__dict__.get("category_list")
+        return self.categories if gathered is None else gathered
+
 
 class EntryChild(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="child_rows")

@@ -6,8 +6,10 @@ Every function here starts from that rule; none lists from `objects.all()`.
 """
 
 import datetime
+from collections import defaultdict
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -200,8 +202,10 @@ def chronology_for_child_page(
     if newest_first:
         order = [by_date.desc(), "-event_time", "-recorded_at", "-pk"]
     entries = entries.select_related("agency", "author", "amends__entry", "amends__author")
-    if category_list:
-        # In the order given (by the row's id), as Entry.categories has them.
+    if category_list and connection.vendor == "postgresql":
+        # In the order given (by the row's id), as Entry.categories has them; read
+        # through Entry.category_names. (SQLite, for make run, has no array
+        # subquery: there the categories are prefetched.)
         codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
         entries = entries.annotate(category_list=ArraySubquery(codes))
     else:
@@ -213,7 +217,7 @@ def chronology_for_child_page(
     ).order_by(*order)
 
 
-def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds):
+def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list[tuple]:
     """(public id, event date, agency code, kind, severity, scores, [categories in the
     order given]) of each standing entry about `child` dated up to `until` whose kind
     is in `kinds`, as plain values in one query: what neglect scoring reads.
@@ -222,16 +226,27 @@ def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds):
     table instead lets PostgreSQL choose to scan all of it (230 ms for a child with
     5,000 entries among 2 million); gathered, it is a few ms."""
     about = EntryChild.objects.filter(entry=OuterRef("pk"), child=child)
-    codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
-    return (
+    rows = (
         Entry.objects.current()
         .filter(Exists(about), event_date__lte=until, kind__in=list(kinds))
-        .annotate(category_list=ArraySubquery(codes))
         .order_by()
-        .values_list(
-            "public_id", "event_date", "agency__code", "kind", "severity", "scores", "category_list"
-        )
     )
+    fields = ("public_id", "event_date", "agency__code", "kind", "severity", "scores")
+    if connection.vendor == "postgresql":
+        codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
+        return list(
+            rows.annotate(category_list=ArraySubquery(codes)).values_list(*fields, "category_list")
+        )
+    # SQLite (make run) has no array subquery: the categories in a second query.
+    found = list(rows.values_list("pk", *fields))
+    categories = defaultdict(list)
+    for entry_id, category in (
+        EntryCategory.objects.filter(entry_id__in=[row[0] for row in found])
+        .order_by("id")
+        .values_list("entry_id", "category")
+    ):
+        categories[entry_id].append(category)
+    return [(*row[1:], categories[row[0]]) for row in found]
 
 
 def child_words_for_child(*, child: Child) -> QuerySet[Entry]:

@@ -16,7 +16,6 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
@@ -32,16 +31,8 @@ from django.views.decorators.http import require_GET, require_POST
 from agencies.models import Agency, Role
 from escalation.selectors import alerts_open_for_child, alerts_visible_to
 from neglect_tool.charts import heat_map, sparkline
-from neglect_tool.models import ConfigStatus, Domain, ScoringConfig
-from neglect_tool.scoring import (
-    LEVEL_NAMES,
-    AssessmentRow,
-    EvidenceRow,
-    Score,
-    prepare_evidence,
-    score_prepared,
-)
-from neglect_tool.selectors import month_ends, neglect_map
+from neglect_tool.scoring import LEVEL_NAMES
+from neglect_tool.selectors import month_ends, neglect_map, score_history
 
 from . import interchange, services
 from .audit import audit_record
@@ -68,7 +59,6 @@ from .selectors import (
     chronology_for_child_page,
     notifications_for_user,
     referrals_and_decisions_for_child,
-    scoring_rows_for_child,
     status_periods_for_child,
 )
 from .vocabulary import EntryKind
@@ -198,51 +188,6 @@ def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
     return Page([], 1, paginator)
 
 
-def score_trend(
-    child, months: list[datetime.date], *, explain_up_to: int | None = None
-) -> list[Score]:
-    """The same scores as neglect_tool.selectors.score_history(child, months,
-    explain_last=True): the same entries, as _evidence_for_child reads them, but
-    fetched as plain values in one query (selectors.scoring_rows_for_child) rather
-    than as Entry objects with their categories: for a chronology of 5,000 entries,
-    a fraction of the time. tests/chronology/test_child_page_cost.py checks both agree.
-
-    The last day's contributions are listed only if the child has at most
-    `explain_up_to` scored rows (always if None): listing thousands costs more than
-    the scores, and the child page then links to child_score instead."""
-    # The active configuration and its domains (as domain_codes() lists them) in one query.
-    codes = Domain.objects.filter(is_active=True).order_by("position", "code").values("code")
-    config = ScoringConfig.objects.annotate(active_domains=ArraySubquery(codes)).get(
-        status=ConfigStatus.ACTIVE
-    )
-    domains = config.active_domains
-    evidence, assessments = [], []
-    kinds = {*config.kind_factors, EntryKind.ASSESSMENT}
-    for entry_id, day, agency, kind, severity, scores, categories in scoring_rows_for_child(
-        child=child, until=months[-1], kinds=kinds
-    ):
-        if kind == EntryKind.ASSESSMENT and scores:
-            assessments.append(AssessmentRow(str(entry_id), day, scores))
-        if kind in config.kind_factors:
-            evidence.extend(
-                EvidenceRow(str(entry_id), day, agency, kind, severity, category)
-                for category in categories
-            )
-    prepared = prepare_evidence(evidence, rules=config, domains=domains)
-    explain = explain_up_to is None or len(prepared) <= explain_up_to
-    return [
-        score_prepared(
-            prepared,
-            assessments,
-            as_of=day,
-            rules=config,
-            domains=domains,
-            explain=explain and day == months[-1],
-        )
-        for day in months
-    ]
-
-
 @login_required
 @require_GET
 def child_detail(request, public_id):
@@ -261,7 +206,9 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        history = score_trend(child, months, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE)
+        history = score_history(
+            child, months, explain_last=True, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE
+        )
         score = history[-1]
         context.update(
             {
@@ -286,7 +233,7 @@ def child_score(request, public_id):
     child = child_get_for_user(user=request.user, public_id=public_id)
     with transaction.atomic(savepoint=False):
         today = timezone.localdate()
-        score = score_trend(child, [today])[-1]
+        score = score_history(child, [today], explain_last=True)[-1]
         ranked = sorted(score.contributions, key=lambda c: c.value, reverse=True)  # stable
         page = Paginator(ranked, PAGE_SIZE).get_page(request.GET.get("page"))
         _audit_view(request, child, "score")

@@ -1,7 +1,8 @@
-"""The child page at scale: its neglect trend comes from plain rows but gives the
-same scores as neglect_tool.selectors.score_history; a long chronology's "why" is a
-page of its own (child_score), every contribution largest first, 50 a page, adding
-up to the score; and both pages cost the same queries however long the chronology."""
+"""The child page at scale: its neglect trend (neglect_tool.selectors.score_history)
+comes from one query of plain rows but gives the scores the entries give; a long
+chronology's "why" is a page of its own (child_score), every contribution largest
+first, 50 a page, adding up to the score; and both pages cost the same queries
+however long the chronology."""
 
 import datetime
 import re
@@ -12,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chronology import services
-from chronology.models import AuditEvent
-from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, months_back, score_trend
+from chronology.models import AuditEvent, Entry
+from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, months_back
 from chronology.vocabulary import EntryKind
-from neglect_tool.selectors import month_ends, score_history
+from neglect_tool.scoring import AssessmentRow, EvidenceRow, score_evidence
+from neglect_tool.selectors import domain_codes, month_ends, score_history, scoring_config_active
 
 from .test_child_page import record_concerns
 
@@ -71,16 +73,48 @@ def varied_history(alice, bob, child):
     return child
 
 
-def test_the_trend_gives_the_same_scores_as_score_history(varied_history):
+def scores_from_entry_objects(child, days):
+    """The scores worked out the plain way, from Entry objects and their category
+    rows: what score_history's one query of plain values must agree with."""
+    config, domains = scoring_config_active(), domain_codes()
+    evidence, assessments = [], []
+    entries = (
+        Entry.objects.filter(child_rows__child=child, event_date__lte=max(days))
+        .current()
+        .select_related("agency")
+        .prefetch_related("category_rows")
+    )
+    for entry in entries:
+        if entry.kind == EntryKind.ASSESSMENT and entry.scores:
+            assessments.append(AssessmentRow(str(entry.public_id), entry.event_date, entry.scores))
+        if entry.kind in config.kind_factors:
+            evidence.extend(
+                EvidenceRow(
+                    str(entry.public_id),
+                    entry.event_date,
+                    entry.agency.code,
+                    entry.kind,
+                    entry.severity,
+                    category,
+                )
+                for category in entry.categories
+            )
+    return [
+        score_evidence(evidence, assessments, as_of=day, rules=config, domains=domains)
+        for day in days
+    ]
+
+
+def test_the_trend_from_plain_rows_gives_the_scores_of_the_entries(varied_history):
     today = timezone.localdate()
     months = month_ends(months_back(today, 12), today)
-    trend = score_trend(varied_history, months)
     history = score_history(varied_history, months, explain_last=True)
-    assert [(s.total, s.level, s.by_domain) for s in trend] == [
-        (s.total, s.level, s.by_domain) for s in history
+    expected = scores_from_entry_objects(varied_history, months)
+    assert [(s.total, s.level, s.by_domain) for s in history] == [
+        (s.total, s.level, s.by_domain) for s in expected
     ]
-    assert trend[-1].contributions == history[-1].contributions
-    assert trend[-1].total > 0 and len({s.total for s in trend}) > 1
+    assert history[-1].contributions == expected[-1].contributions
+    assert history[-1].total > 0 and len({s.total for s in history}) > 1
 
 
 def points(page: str) -> list[Decimal]:
