@@ -12,6 +12,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DateField,
     Exists,
@@ -26,7 +27,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -218,9 +219,10 @@ def chronology_for_child_page(
 
 
 def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list[tuple]:
-    """(public id, event date, agency code, kind, severity, scores, [categories in the
-    order given]) of each standing entry about `child` dated up to `until` whose kind
-    is in `kinds`, as plain values in one query: what neglect scoring reads.
+    """(public id (a string on PostgreSQL), event date, agency code, kind, severity,
+    scores, [categories in the order given]) of each standing entry about `child`
+    dated up to `until` whose kind is in `kinds`, as plain values in one query: what
+    neglect scoring reads.
 
     The categories are gathered per entry through their index. Joining the category
     table instead lets PostgreSQL choose to scan all of it (230 ms for a child with
@@ -233,6 +235,9 @@ def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list
     )
     fields = ("public_id", "event_date", "agency__code", "kind", "severity", "scores")
     if connection.vendor == "postgresql":
+        # The public id as text: scoring keeps it as a string anyway.
+        rows = rows.annotate(public_id_text=Cast("public_id", output_field=CharField()))
+        fields = ("public_id_text", *fields[1:])
         codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
         return list(
             rows.annotate(category_list=ArraySubquery(codes)).values_list(*fields, "category_list")

@@ -32,7 +32,7 @@ from agencies.models import Agency, Role
 from escalation.selectors import alerts_open_for_child, alerts_visible_to
 from neglect_tool.charts import heat_map, sparkline
 from neglect_tool.scoring import LEVEL_NAMES
-from neglect_tool.selectors import month_ends, neglect_map, score_history
+from neglect_tool.selectors import month_ends, neglect_map, score_history, score_with_trend
 
 from . import interchange, services
 from .audit import audit_record
@@ -206,15 +206,12 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        history = score_history(
-            child, months, explain_last=True, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE
-        )
-        score = history[-1]
+        totals, score = score_with_trend(child, months, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE)
         context.update(
             {
                 "score": score,
                 "explained": len(score.contributions) > 0 or score.total == 0,
-                "trend": sparkline([s.total for s in history], months),
+                "trend": sparkline(totals, months),
                 "adults": adults_for_child(child=child),
                 "status_periods": status_periods_for_child(child=child),
                 "child_words": child_words_for_child(child=child),

@@ -157,7 +157,8 @@ def prepare_evidence(rows: list[EvidenceRow], *, rules: ScoringRules, domains: l
         items = by_domain[rule["domain"]]
         low = bisect.bisect_left(items, (ordinal - window, ""))
         high = bisect.bisect_right(items, (ordinal + window, "\uffff"))
-        partners = [day for day, agency in items[low:high] if agency != row.agency]
+        # The earliest other agency's report in the window (items are in day order).
+        partner = next((items[i][0] for i in range(low, high) if items[i][1] != row.agency), None)
         severity = row.severity or rule["default_severity"]
         prepared.append(
             PreparedRow(
@@ -168,7 +169,7 @@ def prepare_evidence(rows: list[EvidenceRow], *, rules: ScoringRules, domains: l
                 * rules.kind_factors[row.kind]
                 * rules.severity_factors[str(severity)],
                 ordinal=ordinal,
-                corroborated_from=max(ordinal, min(partners)) if partners else None,
+                corroborated_from=max(ordinal, partner) if partner is not None else None,
             )
         )
     return prepared

@@ -9,6 +9,7 @@ rows to `scoring.score_evidence`, so they cannot disagree.
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
@@ -26,6 +27,7 @@ from .scoring import (
     prepare_evidence,
     score_evidence,
     score_prepared,
+    totals_on,
 )
 
 # Children scored per query in scores_for_children: big enough to amortise the
@@ -195,6 +197,24 @@ def score_history(
         )
         for day in days
     ]
+
+
+def score_with_trend(
+    child: Child, days: list[datetime.date], *, explain_up_to: int | None = None
+) -> tuple[list[Decimal], Score]:
+    """The child's total on each of `days`, and the whole score on the last (explained
+    as score_history explains it): what the child's page shows, from one fetch. The
+    totals are score_history's to the last place, worked out in one pass
+    (scoring.totals_on) rather than a Score a day."""
+    config, domains = scoring_config_and_domains()
+    evidence, assessments = _evidence_for_child(child, max(days), config)
+    prepared = prepare_evidence(evidence, rules=config, domains=domains)
+    explain = explain_up_to is None or len(prepared) <= explain_up_to
+    last = score_prepared(
+        prepared, assessments, as_of=days[-1], rules=config, domains=domains, explain=explain
+    )
+    earlier = totals_on(prepared, assessments, days[:-1], rules=config, domains=domains)
+    return [*earlier, last.total], last
 
 
 def neglect_map(
