@@ -191,13 +191,15 @@ def first_sweep() -> dict | None:
     far more than the nightly re-sweep (a query or more per alert raised). It is
     timed apart, and the figure (a) is the re-sweep."""
     scope = [SWEEP_CHILDREN or 2**62]
-    never = "evaluated_at IS NULL AND child_id <= %s"
-    children = sql(f"SELECT count(*) FROM escalation_childwatch WHERE {never}", scope)[0][0]  # noqa: S608
+    children = sql(
+        "SELECT count(*) FROM escalation_childwatch WHERE evaluated_at IS NULL AND child_id <= %s",
+        scope,
+    )[0][0]
     if not children:
         return None
     sql(
-        f"UPDATE escalation_childwatch SET next_check_at = now() - interval '1 minute' "  # noqa: S608
-        f"WHERE {never}",
+        "UPDATE escalation_childwatch SET next_check_at = now() - interval '1 minute' "
+        "WHERE evaluated_at IS NULL AND child_id <= %s",
         scope,
     )
     alerts_before = sql("SELECT count(*) FROM escalation_alert")[0][0]

@@ -58,6 +58,36 @@ def rule_set_active() -> RuleSet:
 # --- marking and evaluating ----------------------------------------------------------
 
 
+# The watch table is named in full, not formatted in: these statements are constants.
+MARK_DUE_MANY = """
+    INSERT INTO escalation_childwatch (child_id, due_since, level, score, level_rose_on)
+    SELECT child_id, %s, 1, 0, '{}'
+    FROM unnest(%s::bigint[]) WITH ORDINALITY AS marked(child_id, position)
+    ORDER BY position
+    ON CONFLICT (child_id) DO UPDATE
+    SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
+"""
+MARK_DUE_ONE = """
+    INSERT INTO escalation_childwatch (child_id, due_since, level, score, level_rose_on)
+    VALUES (%s, %s, 1, 0, '{}')
+    ON CONFLICT (child_id) DO UPDATE
+    SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
+"""
+# Many watches' evaluated fields at once, from one array a column.
+WATCHES_SAVE = """
+    UPDATE escalation_childwatch AS watch
+    SET level = saved.level, score = saved.score, config_version = saved.config_version,
+        level_rose_on = saved.level_rose_on, evaluated_at = saved.evaluated_at,
+        next_check_at = saved.next_check_at
+    FROM unnest(
+        %s::bigint[], %s::smallint[], %s::numeric[], %s::integer[], %s::jsonb[],
+        %s::timestamptz[], %s::timestamptz[]
+    ) AS saved(child_id, level, score, config_version, level_rose_on, evaluated_at,
+               next_check_at)
+    WHERE watch.child_id = saved.child_id
+"""
+
+
 def children_mark_for_evaluation(child_ids) -> None:
     """Record, in the caller's transaction, that these children need evaluating,
     and queue the evaluation for after the commit (never before: a worker must
@@ -67,22 +97,17 @@ def children_mark_for_evaluation(child_ids) -> None:
     ids = sorted(set(child_ids))  # one order, so two writers lock watches alike
     if not ids:
         return
-    # One statement for all the children. It always writes the row, keeping an
-    # older mark, so that we hold it until commit: an evaluation under way then
-    # either waits for us and reads our entry, or ends first and cannot clear our
-    # mark. Deciding from a read could skip the write while an evaluation that
+    # One statement for all the children (on PostgreSQL). It always writes the
+    # row, keeping an older mark, so that we hold it until commit: an evaluation
+    # under way then either waits for us and reads our entry, or ends first and
+    # cannot clear our mark. Deciding from a read could skip the write while an evaluation that
     # never sees us clears it. (An older mark is kept so that a stream of writes
     # cannot keep pushing back the moment the sweep takes over from the queue.)
-    table = ChildWatch._meta.db_table
-    rows = ", ".join(["(%s, %s, 1, 0, '{}')"] * len(ids))
-    params = [value for child_id in ids for value in (child_id, now)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (child_id, due_since, level, score, level_rose_on) "  # noqa: S608 - table name from the model, values bound
-            f"VALUES {rows} ON CONFLICT (child_id) DO UPDATE "
-            f"SET due_since = COALESCE({table}.due_since, EXCLUDED.due_since)",
-            params,
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(MARK_DUE_MANY, [now, ids])
+        else:  # SQLite, for make run: one row a statement
+            cursor.executemany(MARK_DUE_ONE, [(child_id, now) for child_id in ids])
     transaction.on_commit(lambda: _queue_evaluations(ids))
 
 
@@ -222,30 +247,18 @@ def _watches_save(watches: list[ChildWatch]) -> None:
         ChildWatch.objects.bulk_update(watches, WATCH_FIELDS, batch_size=500)
         return
     # bulk_update builds a CASE per field and row, which costs more than the
-    # evaluations themselves at sweep scale; UPDATE ... FROM VALUES is one plain row each.
-    row = "(%s::integer, %s::smallint, %s::numeric, %s::integer, %s::jsonb, %s, %s)"
-    params = []
-    for w in watches:
-        params += [
-            w.child_id,
-            w.level,
-            w.score,
-            w.config_version,
-            json.dumps(w.level_rose_on),
-            w.evaluated_at,
-            w.next_check_at,
-        ]
+    # evaluations themselves at sweep scale; here each column is one array.
+    params = [
+        [w.child_id for w in watches],
+        [w.level for w in watches],
+        [w.score for w in watches],
+        [w.config_version for w in watches],
+        [json.dumps(w.level_rose_on) for w in watches],
+        [w.evaluated_at for w in watches],
+        [w.next_check_at for w in watches],
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ChildWatch._meta.db_table} AS w SET level = v.level, score = v.score, "  # noqa: S608 - table name from the model, values bound
-            "config_version = v.config_version, level_rose_on = v.level_rose_on, "
-            "evaluated_at = v.evaluated_at::timestamptz, "
-            "next_check_at = v.next_check_at::timestamptz "
-            f"FROM (VALUES {', '.join([row] * len(watches))}) "
-            "AS v(child_id, level, score, config_version, level_rose_on, evaluated_at, "
-            "next_check_at) WHERE w.child_id = v.child_id",
-            params,
-        )
+        cursor.execute(WATCHES_SAVE, params)
 
 
 def _evaluate_loaded(
