@@ -75,7 +75,10 @@ class EntryFacts:
 
     @property
     def decision_type_label(self) -> str:
-        return DecisionType(self.decision_type).label if self.decision_type else "decision"
+        # As Entry.get_decision_type_display: the stored value if it is not a choice.
+        if self.decision_type in DecisionType.values:
+            return DecisionType(self.decision_type).label
+        return self.decision_type or "decision"
 
 
 @dataclass
