@@ -114,14 +114,11 @@ def children_mark_for_evaluation(child_ids) -> None:
 def _queue_evaluations(child_ids) -> None:
     from .tasks import child_evaluate_task
 
-    try:
-        # One producer (and broker connection) for all the children: with Redis down
-        # the write waits out one connect timeout, not one per child.
-        with child_evaluate_task.app.producer_or_acquire() as producer:
-            for child_id in child_ids:
-                child_evaluate_task.apply_async((child_id,), retry=False, producer=producer)
-    except Exception:  # noqa: BLE001 - any broker failure; the sweep will catch up
-        logger.warning("Could not queue evaluations of children %s; the sweep will.", child_ids)
+    for child_id in child_ids:
+        try:
+            child_evaluate_task.apply_async((child_id,), retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep will catch up
+            logger.warning("Could not queue evaluation of child %s; the sweep will.", child_id)
 
 
 # What an evaluation writes to the watch (never due_since: see children_mark_for_evaluation).
