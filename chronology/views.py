@@ -135,8 +135,16 @@ def home(request):
 
 @login_required
 def child_list(request):
-    children = children_visible_to(user=request.user).select_related("household")
-    return render(request, "chronology/child_list.html", {"children": children})
+    """Every child the user's agency works with, by name, 50 a page."""
+    children = (
+        children_visible_to(user=request.user, for_list=True)
+        .select_related("household")
+        .order_by("family_name", "given_names", "pk")
+    )
+    page = Paginator(children, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "chronology/child_list.html", {"page": page, "children": page.object_list}
+    )
 
 
 @login_required

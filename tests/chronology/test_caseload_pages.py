@@ -195,3 +195,20 @@ def test_the_list_form_of_visibility_gives_the_same_children(alice, bob, charlie
         ended,
         future,
     }
+
+
+def test_the_list_of_children_comes_50_a_page_by_name_without_another_agencys(
+    client, alice, charlie
+):
+    mine = caseload(alice, 55)
+    theirs = caseload(charlie, 3, prefix="Housing")
+    client.force_login(alice)
+    first = client.get(reverse("child_list")).content.decode()
+    second = client.get(reverse("child_list"), {"page": "2"}).content.decode()
+    by_name = [c.full_name for c in sorted(mine, key=lambda c: (c.family_name, c.given_names))]
+    assert NAME.findall(first) == by_name[:50]
+    assert NAME.findall(second) == by_name[50:]
+    assert "Children 1 to 50 of 55, by family name." in first
+    assert 'href="?page=2" rel="next"' in first
+    for child in theirs:
+        assert child.full_name not in first and child.full_name not in second
