@@ -40,12 +40,30 @@ CONFIGURATION_LOADERS = [
 ]
 
 
+# How this machine's Redis is started (docs: machines/python-svc.md, and
+# scripts/services-up.sh): the tests that stop it start it again with exactly this.
+REDIS_START = [
+    "redis-server",
+    "--daemonize", "yes",
+    "--bind", "127.0.0.1", "-::1",
+    "--port", "6379",
+    "--save", "",
+    "--appendonly", "no",
+    "--dir", "/var/lib/redis",
+    "--logfile", "/var/log/redis/ci.log",
+]  # fmt: skip
+
+
+def configuration_defaults_load() -> None:
+    for module, loader in CONFIGURATION_LOADERS:
+        getattr(import_module(module), loader)(django_apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _configuration_defaults(_require_postgresql):
     """Tests that commit (browser, workers, faults) end by emptying every table,
     the migrations' configuration too; put it back before each test."""
-    for module, loader in CONFIGURATION_LOADERS:
-        getattr(import_module(module), loader)(django_apps, None)
+    configuration_defaults_load()
 
 
 @pytest.fixture(autouse=True)

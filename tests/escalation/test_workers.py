@@ -13,7 +13,6 @@ they load the migrations' rows (the active rule set, the scoring config) first.
 
 import base64
 import datetime
-import importlib
 import json
 import os
 import signal
@@ -28,7 +27,6 @@ from urllib.parse import quote, urlsplit
 import pytest
 import redis
 import time_machine
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -41,18 +39,11 @@ from escalation.models import Alert, AlertStatus, ChildWatch
 from escalation.rules import RULE_TYPES
 from neglect_tool.selectors import scoring_config_active
 from safeguarding.celery import app as celery_app
-
-# Data migrations whose rows evaluation needs (the scoring config, the rule set).
-# Each can be run again, and does nothing when its rows are there.
-MIGRATION_DEFAULTS = [
-    "neglect_tool.migrations.0002_default_domains_and_scoring",
-    "escalation.migrations.0002_default_rule_set",
-]
+from tests.conftest import REDIS_START, configuration_defaults_load
 
 
 def migration_defaults_load() -> None:
-    for module in MIGRATION_DEFAULTS:
-        importlib.import_module(module).load_defaults(django_apps, None)
+    configuration_defaults_load()
 
 
 @pytest.fixture(scope="session")
@@ -77,18 +68,6 @@ def committed(test):
 
 
 EVALUATE_TASK = "escalation.tasks.child_evaluate_task"
-# The command this machine starts Redis with (docs: machines/python-svc.md, and
-# scripts/services-up.sh); the Redis test starts it again with exactly this.
-REDIS_START = [
-    "redis-server",
-    "--daemonize", "yes",
-    "--bind", "127.0.0.1", "-::1",
-    "--port", "6379",
-    "--save", "",
-    "--appendonly", "no",
-    "--dir", "/var/lib/redis",
-    "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
 
 
 def days_ago(n: int) -> datetime.date:

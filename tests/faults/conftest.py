@@ -13,7 +13,6 @@ it again with this machine's own command.
 
 import contextlib
 import glob
-import importlib
 import os
 import pwd
 import shutil
@@ -29,37 +28,20 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import redis
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection
 
 from safeguarding.celery import app as celery_app
+from tests.conftest import REDIS_START, configuration_defaults_load
 
-# Data migrations whose rows the app needs (the scoring config, the rule set, the
-# retention classes), with the function that loads them. Each can run again. A
-# committed test's flush empties every table, so they are put back before each
-# test and after the last, for the tests that run after these on the same database.
-MIGRATION_DEFAULTS = [
-    ("neglect_tool.migrations.0002_default_domains_and_scoring", "load_defaults"),
-    ("escalation.migrations.0002_default_rule_set", "load_defaults"),
-    ("chronology.migrations.0007_default_retention_classes", "load"),
-]
-REDIS_START = [
-    "redis-server",
-    "--daemonize", "yes",
-    "--bind", "127.0.0.1", "-::1",
-    "--port", "6379",
-    "--save", "",
-    "--appendonly", "no",
-    "--dir", "/var/lib/redis",
-    "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
 FAULTS_REDIS_DB = int(os.environ.get("FAULTS_REDIS_DB", "13"))
 
 
 def migration_defaults_load() -> None:
-    for module, function in MIGRATION_DEFAULTS:
-        getattr(importlib.import_module(module), function)(django_apps, None)
+    # A committed test's flush empties every table, the configuration that data
+    # migrations load too: put back before each test and after the last, for the
+    # tests that run after these on the same database.
+    configuration_defaults_load()
 
 
 @pytest.fixture(scope="session")
