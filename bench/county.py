@@ -223,7 +223,7 @@ COLUMNS = {
         "child_id",
     ],
     "chronology_statusperiod": ["status", "started_on", "ended_on", "child_id", "started_by_id"],
-    "escalation_childwatch": ["child_id", "level", "score", "level_rose_on"],
+    "escalation_childwatch": ["child_id", "level", "score", "level_rose_on", "month_totals"],
 }
 
 
@@ -393,7 +393,7 @@ def county_build(
                 now,
                 household_id,
             )
-            out.add("escalation_childwatch", child_id, 1, 0, "{}")
+            out.add("escalation_childwatch", child_id, 1, 0, "{}", "{}")
             first_seen = {}
             written = 0
             while written < n_entries:
@@ -488,7 +488,7 @@ def county_build(
                 now,
                 None,
             )
-            out.add("escalation_childwatch", cid, 1, 0, "{}")
+            out.add("escalation_childwatch", cid, 1, 0, "{}", "{}")
             for days_ago, code in [(60, "SCH"), (45, "HV"), (30, "SCH")]:
                 entry(
                     cid,

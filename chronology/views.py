@@ -29,7 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency, Role
-from escalation.selectors import alerts_open_for_child, alerts_visible_to
+from escalation.selectors import alerts_open_for_child, alerts_visible_to, trend_stored
 from neglect_tool.charts import heat_map, sparkline
 from neglect_tool.scoring import LEVEL_NAMES
 from neglect_tool.selectors import month_ends, neglect_map, score_history, score_with_trend
@@ -214,7 +214,12 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        totals, score = score_with_trend(child, months, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE)
+        # A long chronology's trend as tonight's evaluation stored it, if it holds;
+        # worked out afresh otherwise (the same numbers, from every row).
+        stored = trend_stored(child=child, days=months, more_rows_than=CONTRIBUTIONS_ON_CHILD_PAGE)
+        totals, score = stored or score_with_trend(
+            child, months, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE
+        )
         context.update(
             {
                 "score": score,

@@ -25,7 +25,13 @@ from chronology.models import (
     StatusPeriod,
 )
 from chronology.vocabulary import EntryKind
-from neglect_tool.scoring import AssessmentRow, EvidenceRow, prepare_evidence, score_prepared
+from neglect_tool.scoring import (
+    AssessmentRow,
+    EvidenceRow,
+    evidence_key,
+    prepare_evidence,
+    score_prepared,
+)
 
 from .models import UNRESOLVED, Alert, AlertEvidence, AlertStatus, ChildWatch, Holiday
 from .rules import Context, EntryFacts
@@ -215,8 +221,17 @@ def contexts_load(
         child_entries = entries.get(child.pk, [])
         evidence, assessments = _evidence_rows(child_entries, config)
         prepared = prepare_evidence(evidence, rules=config, domains=domains)
-        score = score_prepared(prepared, assessments, as_of=today, rules=config, domains=domains)
+        # Unexplained: only a level rule that fires lists the contributions
+        # (Context.explained_score), and listing them for every child cost more
+        # than the sum.
+        score = score_prepared(
+            prepared, assessments, as_of=today, rules=config, domains=domains, explain=False
+        )
         watch = watches[child.pk]
+        key = evidence_key([entry.id for entry in child_entries], rules=config, domains=domains)
+        stored = watch.month_totals if watch.month_totals.get("key") == key else {}
+        known_totals = dict(stored.get("totals", {}))
+        known_totals[today.isoformat()] = int(score.total.scaleb(3))
         rose_on = {}
         for level in (2, 3, 4):
             if score.level >= level:
@@ -240,5 +255,7 @@ def contexts_load(
             domains=domains,
             holidays=holidays,
             rules=rules,
+            totals_key=key,
+            known_totals=known_totals,
         )
     return contexts

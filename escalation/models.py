@@ -253,6 +253,18 @@ class ChildWatch(models.Model):
         default=dict,
         help_text='For each level reached, the day it was last reached: {"3": "2012-10-01"}.',
     )
+    # Scores on past days do not change while the evidence does not, so the next
+    # evaluation, and the child's page, reuse them rather than work them out again
+    # from every entry (escalation.context, escalation.selectors.trend_stored).
+    month_totals = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "The neglect totals the last evaluation worked out, in thousandths by day, "
+            'with the key of the evidence they rest on: {"key": "…", "rows": 12, '
+            '"totals": {"2026-10-31": 1250}}.'
+        ),
+    )
 
     class Meta:
         indexes = [

@@ -15,13 +15,14 @@ at what came after (the episode's floor).
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from chronology.vocabulary import DecisionType, EntryKind
 from neglect_tool.patterns import lookback_month_ends, relapses_in
-from neglect_tool.scoring import LEVEL_NAMES, Score, totals_on
+from neglect_tool.scoring import LEVEL_NAMES, Score, score_prepared, totals_on
 
 from .models import Rule, RuleType
 from .working_time import next_school_day_start
@@ -117,7 +118,14 @@ class Context:
     holidays: set[datetime.date] | None = None  # every Holiday; None: ask the database
     rules: list = field(default_factory=list)  # the enabled rules being run
     next_checks: list[datetime.datetime] = field(default_factory=list)
+    # The key of the evidence (scoring.evidence_key), and the totals on days already
+    # known for it, in thousandths by ISO day: those the last evaluation stored, if
+    # the key is unchanged, and today's. totals_on adds the days it works out.
+    totals_key: str = ""
+    known_totals: dict[str, int] = field(default_factory=dict)
+    _days_asked: set[str] = field(default_factory=set, repr=False)
     _decisions: list[EntryFacts] | None = field(default=None, repr=False)
+    _explained: Score | None = field(default=None, repr=False)
 
     def moment(self, entry: EntryFacts) -> datetime.datetime:
         zone = ZoneInfo(settings.TIME_ZONE)
@@ -147,11 +155,45 @@ class Context:
             return resolved
         return day
 
-    def totals_on(self, days: list[datetime.date]) -> list:
-        """The child's neglect score on each day, from the evidence already loaded."""
-        return totals_on(
-            self.prepared, self.assessments, days, rules=self.scoring_rules, domains=self.domains
-        )
+    def explained_score(self) -> Score:
+        """Today's score with every contribution listed (self.score has none)."""
+        if self._explained is None:
+            self._explained = score_prepared(
+                self.prepared,
+                self.assessments,
+                as_of=self.today,
+                rules=self.scoring_rules,
+                domains=self.domains,
+            )
+        return self._explained
+
+    def totals_on(self, days: list[datetime.date]) -> list[Decimal]:
+        """The child's neglect score on each day: known, or worked out from the
+        evidence already loaded (and then known)."""
+        self._days_asked.update(day.isoformat() for day in days)
+        missing = [day for day in days if day.isoformat() not in self.known_totals]
+        if missing:
+            worked_out = totals_on(
+                self.prepared,
+                self.assessments,
+                missing,
+                rules=self.scoring_rules,
+                domains=self.domains,
+            )
+            for day, total in zip(missing, worked_out, strict=True):
+                self.known_totals[day.isoformat()] = int(total.scaleb(3))
+        return [Decimal(self.known_totals[day.isoformat()]).scaleb(-3) for day in days]
+
+    def totals_to_store(self) -> dict:
+        """What the watch keeps for the next evaluation and the child's page: today's
+        total and those of the days the rules asked for (the month ends), so it
+        does not grow by a day at every evaluation."""
+        keep = self._days_asked | {self.today.isoformat()}
+        return {
+            "key": self.totals_key,
+            "rows": len(self.prepared),
+            "totals": {day: n for day, n in sorted(self.known_totals.items()) if day in keep},
+        }
 
     def since_text(self, floor: datetime.date | None) -> str:
         return f"since {floor:%Y-%m-%d}" if floor else "on record"
@@ -191,9 +233,10 @@ def level_reached(rule: Rule, ctx: Context) -> list[Finding]:
     floor = ctx.floor(rule.code, "")
     if floor is not None and floor >= started:
         return []
-    contributing = {c.entry_id for c in ctx.score.contributions}
+    contributions = ctx.explained_score().contributions
+    contributing = {c.entry_id for c in contributions}
     evidence = [e for e in ctx.entries if str(e.public_id) in contributing]
-    categories = sorted({c.category for c in ctx.score.contributions if c.kind != "assessment"})
+    categories = sorted({c.category for c in contributions if c.kind != "assessment"})
     return [
         Finding(
             rule=rule,

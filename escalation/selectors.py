@@ -1,13 +1,16 @@
 """Reads of alerts and escalation figures, always scoped to the user."""
 
 import datetime
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from chronology.models import Allocation
+from chronology.models import Allocation, Child, Entry, EntryChild
 from chronology.selectors import children_visible_to
+from neglect_tool.scoring import Score, evidence_key
+from neglect_tool.selectors import scoring_config_and_domains
 
 from .models import UNRESOLVED, Alert, AlertStatus, ChildWatch, Notification
 
@@ -98,3 +101,42 @@ def notifications_unread_for_user(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(
         Q(user=user), read_at__isnull=True, alert__child__in=children_visible_to(user=user)
     ).exclude(alert__status=AlertStatus.RESOLVED)
+
+
+def trend_stored(
+    *, child: Child, days: list[datetime.date], more_rows_than: int
+) -> tuple[list[Decimal], Score] | None:
+    """The child's totals on `days` (the last being today) and today's score, as the
+    child's last evaluation worked them out, when they still hold: evaluated today,
+    with the same configuration, domains and standing entries (the evidence key).
+    None otherwise, and for a child with at most `more_rows_than` scored rows,
+    whose page lists every contribution and so scores afresh anyway.
+
+    The score is not explained (no contributions): for a long chronology, reading
+    and scoring every row is most of the page's time (issue 7, figure c), and the
+    nightly sweep has just done it."""
+    stored = ChildWatch.objects.filter(child=child).values_list("month_totals", flat=True).first()
+    if not stored or stored.get("rows", 0) <= more_rows_than:
+        return None
+    totals = stored["totals"]
+    if any(day.isoformat() not in totals for day in days):
+        return None
+    config, domains = scoring_config_and_domains()
+    about = EntryChild.objects.filter(entry=OuterRef("pk"), child=child)
+    standing = (
+        Entry.objects.current()
+        .filter(Exists(about), event_date__lte=days[-1])
+        .values_list("pk", flat=True)
+    )
+    if evidence_key(standing, rules=config, domains=domains) != stored["key"]:
+        return None
+    trend = [Decimal(totals[day.isoformat()]).scaleb(-3) for day in days]
+    today = trend[-1]
+    score = Score(
+        as_of=days[-1],
+        config_version=config.version,
+        total=today,
+        level=config.level_for(today),
+        by_domain={},
+    )
+    return trend, score

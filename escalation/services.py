@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from agencies.models import AgencyKind, Role, User
@@ -60,16 +60,18 @@ def rule_set_active() -> RuleSet:
 
 # The watch table is named in full, not formatted in: these statements are constants.
 MARK_DUE_MANY = """
-    INSERT INTO escalation_childwatch (child_id, due_since, level, score, level_rose_on)
-    SELECT child_id, %s, 1, 0, '{}'
+    INSERT INTO escalation_childwatch
+        (child_id, due_since, level, score, level_rose_on, month_totals)
+    SELECT child_id, %s, 1, 0, '{}', '{}'
     FROM unnest(%s::bigint[]) WITH ORDINALITY AS marked(child_id, position)
     ORDER BY position
     ON CONFLICT (child_id) DO UPDATE
     SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
 """
 MARK_DUE_ONE = """
-    INSERT INTO escalation_childwatch (child_id, due_since, level, score, level_rose_on)
-    VALUES (%s, %s, 1, 0, '{}')
+    INSERT INTO escalation_childwatch
+        (child_id, due_since, level, score, level_rose_on, month_totals)
+    VALUES (%s, %s, 1, 0, '{}', '{}')
     ON CONFLICT (child_id) DO UPDATE
     SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
 """
@@ -78,12 +80,12 @@ WATCHES_SAVE = """
     UPDATE escalation_childwatch AS watch
     SET level = saved.level, score = saved.score, config_version = saved.config_version,
         level_rose_on = saved.level_rose_on, evaluated_at = saved.evaluated_at,
-        next_check_at = saved.next_check_at
+        next_check_at = saved.next_check_at, month_totals = saved.month_totals
     FROM unnest(
         %s::bigint[], %s::smallint[], %s::numeric[], %s::integer[], %s::jsonb[],
-        %s::timestamptz[], %s::timestamptz[]
+        %s::timestamptz[], %s::timestamptz[], %s::jsonb[]
     ) AS saved(child_id, level, score, config_version, level_rose_on, evaluated_at,
-               next_check_at)
+               next_check_at, month_totals)
     WHERE watch.child_id = saved.child_id
 """
 
@@ -111,6 +113,17 @@ def children_mark_for_evaluation(child_ids) -> None:
     transaction.on_commit(lambda: _queue_evaluations(ids))
 
 
+def watches_due_all(*, now: datetime.datetime) -> int:
+    """Every watched child due for evaluation at `now` (those due sooner stay so),
+    in one statement; the sweep takes them from there. Returns how many were made due.
+    Nothing is locked beyond this statement, and doing it twice is harmless."""
+    return (
+        ChildWatch.objects.filter(Q(next_check_at__isnull=True) | Q(next_check_at__gt=now))
+        .order_by()
+        .update(next_check_at=now)
+    )
+
+
 def _queue_evaluations(child_ids) -> None:
     from .tasks import child_evaluate_task
 
@@ -129,6 +142,7 @@ WATCH_FIELDS = [
     "level_rose_on",
     "evaluated_at",
     "next_check_at",
+    "month_totals",
 ]
 
 
@@ -253,6 +267,7 @@ def _watches_save(watches: list[ChildWatch]) -> None:
         [json.dumps(w.level_rose_on) for w in watches],
         [w.evaluated_at for w in watches],
         [w.next_check_at for w in watches],
+        [json.dumps(w.month_totals) for w in watches],
     ]
     with connection.cursor() as cursor:
         cursor.execute(WATCHES_SAVE, params)
@@ -281,6 +296,7 @@ def _evaluate_loaded(
     watch.level_rose_on = ctx.level_rose_on
     watch.evaluated_at = real_start
     watch.next_check_at = min(ctx.next_checks, default=None)
+    watch.month_totals = ctx.totals_to_store()
     return result
 
 

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import ChildWatch
-from .services import child_evaluate, children_evaluate, ladder_advance_due
+from .services import child_evaluate, children_evaluate, ladder_advance_due, watches_due_all
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,13 @@ def evaluations_sweep() -> int:
         if len(due) < SWEEP_BATCH or evaluated == 0:
             break
     return total
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def evaluations_nightly() -> int:
+    """Make every watched child due: scores fade day by day, so a level, and the
+    totals a child's page shows, hold only for the day they were worked out."""
+    return watches_due_all(now=timezone.now())
 
 
 def _sweep_batch(due: list[int], now: datetime.datetime) -> int:

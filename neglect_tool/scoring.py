@@ -21,7 +21,9 @@ for one child or for many, and both call `score_evidence`, so they always agree.
 
 import bisect
 import datetime
+import hashlib
 import math
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -293,6 +295,17 @@ def totals_on(
             if contribution.value > 0:
                 sums[index] += int(contribution.value.scaleb(3))
     return [Decimal(total).scaleb(-3) for total in sums]
+
+
+def evidence_key(entry_ids, *, rules: ScoringRules, domains: list[str]) -> str:
+    """A fingerprint of everything a child's score on a past day rests on: the
+    configuration version, the domains, and the child's standing entries. Entries
+    are never changed, only superseded by new ones with new ids, so the ids stand
+    for the rows. Two scorings with the same key give every day the same total,
+    which lets an evaluation keep month-end totals for the next (escalation's
+    ChildWatch.month_totals). A digest, not Python's hash: worker processes differ."""
+    digest = hashlib.blake2b(array("q", sorted(entry_ids)).tobytes(), digest_size=12).hexdigest()
+    return f"{rules.version}:{','.join(domains)}:{digest}"
 
 
 def thousandths(value: float) -> int:

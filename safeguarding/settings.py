@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -211,6 +212,12 @@ CELERY_BROKER_POOL_LIMIT = envint("CELERY_BROKER_POOL_LIMIT", "10")
 # Schedules live in code. Run exactly one beat (docker-compose has one service).
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},
+    # Every child due once a night (escalation.tasks.evaluations_nightly); the minute
+    # sweeps above then work through the county, in the small hours, local time.
+    "evaluations-nightly": {
+        "task": "escalation.tasks.evaluations_nightly",
+        "schedule": crontab(hour=1, minute=0),
+    },
     "ladder-tick": {"task": "escalation.tasks.ladder_tick", "schedule": 300.0},
     "backtests-sweep": {"task": "escalation.tasks.backtests_sweep", "schedule": 60.0},
 }

@@ -180,7 +180,7 @@ def child_page_queries(client, alice, child, django_assert_num_queries):
 # with its total and categories; the scoring configuration with its domains; the
 # entries that scoring reads, with their categories; the audit row; adults, status
 # periods, open alerts and the child's words. (Outside a test, BEGIN and COMMIT too.)
-CHILD_PAGE_QUERIES = 12
+CHILD_PAGE_QUERIES = 13
 
 
 @pytest.mark.parametrize("entries", [5, 300])

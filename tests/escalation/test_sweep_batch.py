@@ -56,7 +56,13 @@ def outcome(child_ids):
     )
     watches = sorted(
         ChildWatch.objects.filter(child_id__in=child_ids).values_list(
-            "child_id", "level", "score", "level_rose_on", "next_check_at", "due_since"
+            "child_id",
+            "level",
+            "score",
+            "level_rose_on",
+            "next_check_at",
+            "due_since",
+            "month_totals",
         )
     )
     return alerts, evidence, watches

@@ -1,0 +1,142 @@
+"""Month-end totals kept on the watch (ChildWatch.month_totals, issue 7).
+
+An evaluation keeps the totals it worked out, keyed by the evidence they rest on,
+so the next night's sweep and the child's page need not score every row again.
+What is kept must always be what a fresh scoring gives: a back-dated entry, or
+one not yet evaluated, must never leave an old figure on show.
+"""
+
+import datetime
+import re
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from chronology import services
+from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS, months_back
+from chronology.vocabulary import EntryKind
+from escalation import tasks
+from escalation.models import ChildWatch
+from escalation.selectors import trend_stored
+from escalation.services import child_evaluate
+from neglect_tool.patterns import lookback_month_ends
+from neglect_tool.selectors import child_score, month_ends, score_history
+
+NEGLECT = ["neglect.nutrition", "neglect.hygiene", "neglect.clothing", "neglect.supervision"]
+
+
+def record_long_history(alice, bob, child, entries=10):
+    """Entries from two agencies over two years, four scored rows each: more rows
+    than the child page explains (CONTRIBUTIONS_ON_CHILD_PAGE)."""
+    today = timezone.localdate()
+    for n in range(entries):
+        services.entry_record(
+            actor=alice if n % 2 else bob,
+            children=[child],
+            kind=EntryKind.CONCERN,
+            categories=NEGLECT,
+            severity=1 + n % 4,
+            event_date=today - datetime.timedelta(days=70 * n),
+            summary=f"Concern {n}",
+        )
+
+
+def kept_totals(child, days):
+    kept = ChildWatch.objects.get(child=child).month_totals["totals"]
+    return [Decimal(kept[day.isoformat()]).scaleb(-3) for day in days]
+
+
+def test_kept_totals_are_a_fresh_scoring_and_follow_a_back_dated_entry(alice, bob, child):
+    record_long_history(alice, bob, child)
+    child_evaluate(child_id=child.pk)
+    days = list(lookback_month_ends(timezone.localdate(), 24))
+    fresh = [score.total for score in score_history(child, days)]
+    assert kept_totals(child, days) == fresh
+    assert len(set(fresh)) > 5  # a real history, not a row of zeros
+
+    # A concern of 200 days ago changes every total from then on: the evidence key
+    # changes, so nothing kept from before it may be reused.
+    services.entry_record(
+        actor=bob,
+        children=[child],
+        kind=EntryKind.CONCERN,
+        categories=["neglect.home_conditions"],
+        severity=5,
+        event_date=timezone.localdate() - datetime.timedelta(days=200),
+        summary="Found later: a concern from the spring",
+    )
+    child_evaluate(child_id=child.pk)
+    refreshed = [score.total for score in score_history(child, days)]
+    assert refreshed != fresh
+    assert kept_totals(child, days) == refreshed
+
+
+def test_a_second_evaluation_reuses_the_kept_totals_and_keeps_the_same_numbers(alice, bob, child):
+    record_long_history(alice, bob, child)
+    child_evaluate(child_id=child.pk)
+    first = ChildWatch.objects.get(child=child).month_totals
+    child_evaluate(child_id=child.pk)
+    assert ChildWatch.objects.get(child=child).month_totals == first
+    # Today's total and the 24 month ends before it: it does not grow day by day.
+    assert len(first["totals"]) == 25
+    assert first["rows"] == 10 * len(NEGLECT)
+
+
+def kept_trend(child):
+    today = timezone.localdate()
+    months = month_ends(months_back(today, TREND_MONTHS), today)
+    return trend_stored(child=child, days=months, more_rows_than=CONTRIBUTIONS_ON_CHILD_PAGE)
+
+
+def shown(page: str) -> tuple[Decimal, str]:
+    total = Decimal(re.search(r"score ([\d.]+) today", page).group(1))
+    trend = re.search(r"Last 12 months:</span>(.*?)</div>", page, re.S).group(1)
+    return total, trend
+
+
+def test_the_child_page_shows_the_same_figures_kept_or_worked_out_and_never_stale(
+    client, alice, bob, child, django_assert_num_queries
+):
+    record_long_history(alice, bob, child)
+    client.force_login(alice)
+    url = reverse("child_detail", args=[child.public_id])
+    worked_out = shown(client.get(url).content.decode())  # never evaluated: from every row
+
+    child_evaluate(child_id=child.pk)
+    assert kept_trend(child) is not None
+    # Kept: the watch and the standing entries' ids stand in for scoring every row,
+    # at the same count of queries.
+    with django_assert_num_queries(13):
+        kept = shown(client.get(url).content.decode())
+    assert kept == worked_out
+    assert kept[0] == child_score(child, timezone.localdate()).total
+
+    # An entry the workers have not evaluated yet: the kept figures no longer hold.
+    services.entry_record(
+        actor=bob,
+        children=[child],
+        kind=EntryKind.CONCERN,
+        categories=["neglect.home_conditions"],
+        severity=5,
+        event_date=timezone.localdate() - datetime.timedelta(days=3),
+        summary="A new concern",
+    )
+    assert kept_trend(child) is None
+    after = shown(client.get(url).content.decode())
+    assert after[0] == child_score(child, timezone.localdate()).total > kept[0]
+
+
+def test_the_nightly_task_makes_every_child_due_and_the_sweep_re_evaluates_them(alice, bob, child):
+    record_long_history(alice, bob, child)
+    child_evaluate(child_id=child.pk)
+    watch = ChildWatch.objects.get(child=child)
+    assert watch.due_since is None and watch.next_check_at is None
+    evaluated = watch.evaluated_at
+
+    assert tasks.evaluations_nightly() == 1
+    assert tasks.evaluations_sweep() == 1
+    watch.refresh_from_db()
+    assert watch.evaluated_at > evaluated
+    assert watch.next_check_at is None
+    assert tasks.evaluations_nightly() == 1  # the next night, again
