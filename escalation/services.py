@@ -203,43 +203,88 @@ def children_evaluate(
     for: a writer holding the watch has marked the child, so the queue or the
     next sweep evaluates it after that writer's entry is in. Returns how many
     were evaluated."""
+    with transaction.atomic():
+        return _children_evaluate_in_transaction(child_ids, now=now, notify=notify)
+
+
+def children_evaluate_due(
+    *, now: datetime.datetime, grace: datetime.timedelta, limit: int, notify: bool = True
+) -> tuple[int, int]:
+    """Take up to `limit` due children, as children_due orders them, and evaluate
+    them in one transaction: (how many were taken, how many evaluated).
+
+    The due watches are locked as they are taken, skipping any another sweep holds,
+    so sweeps running side by side on several worker processes take different
+    children rather than queue behind each other (escalation.tasks)."""
+    with transaction.atomic():
+        taken = children_due(now=now, grace=grace, limit=limit, lock=True)
+        if not taken:
+            return 0, 0
+        return len(taken), _children_evaluate_in_transaction(taken, now=now, notify=notify)
+
+
+def children_due(
+    *, now: datetime.datetime, grace: datetime.timedelta, limit: int, lock: bool = False
+) -> list[int]:
+    """Up to `limit` children due: those the queue missed (marked longer than `grace`
+    ago) first, then those whose timers ran out. Two queries, each along its own
+    index: one with OR scanned every due watch for every batch, so a county due
+    at night cost the sweep the square of its size. With `lock`, in the caller's
+    transaction, the watches are locked and those locked elsewhere skipped."""
+
+    def first(rows):
+        if lock:
+            rows = rows.select_for_update(skip_locked=True)
+        return list(rows.values_list("child_id", flat=True)[:limit])
+
+    marked = first(ChildWatch.objects.filter(due_since__lte=now - grace).order_by("due_since"))
+    if len(marked) == limit:
+        return marked
+    timed = first(ChildWatch.objects.filter(next_check_at__lte=now).order_by("next_check_at"))
+    due = dict.fromkeys(marked)  # a child both marked and timed is evaluated once
+    due.update(dict.fromkeys(timed))
+    return list(due)[:limit]
+
+
+def _children_evaluate_in_transaction(
+    child_ids: list[int], *, now: datetime.datetime | None, notify: bool
+) -> int:
     real_start = timezone.now()
     now = now or real_start
     rule_set = rule_set_active()
     config = scoring_config_active()
     rules = list(rule_set.rules.filter(is_enabled=True).order_by("code"))
     domains = domain_codes()
-    with transaction.atomic():
-        children = list(
-            Child.objects.filter(pk__in=list(child_ids))
-            .order_by("pk")
-            .select_for_update(no_key=True, skip_locked=True)
+    children = list(
+        Child.objects.filter(pk__in=list(child_ids))
+        .order_by("pk")
+        .select_for_update(no_key=True, skip_locked=True)
+    )
+    watches = _watches_lock([c.pk for c in children])
+    missing = [c.pk for c in children if c.pk not in watches]
+    if missing:  # never evaluated nor written about: as child_evaluate, make them
+        ChildWatch.objects.bulk_create(
+            [ChildWatch(child_id=pk) for pk in missing], ignore_conflicts=True
         )
-        watches = _watches_lock([c.pk for c in children])
-        missing = [c.pk for c in children if c.pk not in watches]
-        if missing:  # never evaluated nor written about: as child_evaluate, make them
-            ChildWatch.objects.bulk_create(
-                [ChildWatch(child_id=pk) for pk in missing], ignore_conflicts=True
-            )
-            watches.update(_watches_lock(missing))
-        children = [child for child in children if child.pk in watches]
-        if not children:
-            return 0
-        contexts = contexts_load(
-            children, watches, now=now, config=config, domains=domains, rules=rules
+        watches.update(_watches_lock(missing))
+    children = [child for child in children if child.pk in watches]
+    if not children:
+        return 0
+    contexts = contexts_load(
+        children, watches, now=now, config=config, domains=domains, rules=rules
+    )
+    raised = []
+    for child in children:
+        result = _evaluate_loaded(
+            contexts[child.pk], watches[child.pk], rule_set, real_start=real_start
         )
-        raised = []
-        for child in children:
-            result = _evaluate_loaded(
-                contexts[child.pk], watches[child.pk], rule_set, real_start=real_start
-            )
-            raised.extend(result.raised)
-        if notify:
-            _notify_raised(raised)
-        _watches_save([watches[child.pk] for child in children])
-        ChildWatch.objects.filter(
-            child__in=[c.pk for c in children], due_since__lte=real_start
-        ).update(due_since=None)
+        raised.extend(result.raised)
+    if notify:
+        _notify_raised(raised)
+    _watches_save([watches[child.pk] for child in children])
+    ChildWatch.objects.filter(child__in=[c.pk for c in children], due_since__lte=real_start).update(
+        due_since=None
+    )
     return len(children)
 
 

@@ -9,11 +9,17 @@ import logging
 import time
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from .models import ChildWatch
-from .services import child_evaluate, children_evaluate, ladder_advance_due, watches_due_all
+from .services import (
+    child_evaluate,
+    children_due,
+    children_evaluate_due,
+    ladder_advance_due,
+    watches_due_all,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +41,31 @@ def child_evaluate_task(child_id: int) -> None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def evaluations_sweep() -> int:
+def evaluations_sweep(fan_out: bool = True) -> int:
     """Evaluate children the queue missed (marked but not evaluated) and children
-    whose time-based rules are due. Returns how many were evaluated."""
+    whose time-based rules are due. Returns how many this sweep evaluated.
+
+    When more are due than a few batches (a county at night), beat's sweep also
+    queues SWEEP_WORKERS - 1 helpers, the same task without fan-out: each worker
+    process then sweeps its own batches (children_evaluate_due locks what it
+    takes), so the night's work uses every core. A helper that cannot be queued
+    is not missed: this sweep carries on alone."""
     now = timezone.now()
+    if fan_out and settings.SWEEP_WORKERS > 1 and _many_due(now):
+        for _ in range(settings.SWEEP_WORKERS - 1):
+            try:
+                evaluations_sweep.apply_async(kwargs={"fan_out": False}, retry=False)
+            except Exception:  # noqa: BLE001 - any broker failure: sweep alone
+                logger.warning("Could not queue a helper sweep; sweeping alone.")
+                break
     started = time.monotonic()
     total = 0
     while time.monotonic() - started < SWEEP_SECONDS:
-        due = children_due(now, SWEEP_BATCH)
-        evaluated = _sweep_batch(due, now)
+        taken, evaluated = _sweep_batch(now)
         total += evaluated
-        # Fewer than a batch due: that was the last. None evaluated: what is left is
-        # held by others (or failing), and will be there for the next sweep.
-        if len(due) < SWEEP_BATCH or evaluated == 0:
+        # Fewer than a batch taken: that was the last free one. None evaluated: what
+        # is left is held by others (or failing), and will be there for the next sweep.
+        if taken < SWEEP_BATCH or evaluated == 0:
             break
     return total
 
@@ -59,33 +77,21 @@ def evaluations_nightly() -> int:
     return watches_due_all(now=timezone.now())
 
 
-def children_due(now: datetime.datetime, limit: int) -> list[int]:
-    """Up to `limit` children due: those the queue missed first, then those whose
-    timers ran out. Two queries, each along its own index. One query with OR
-    scanned every watch due, again for every batch: with a county due at night,
-    that is the sweep's own cost growing with the square of the county."""
-    marked = list(
-        ChildWatch.objects.filter(due_since__lte=now - SWEEP_GRACE)
-        .order_by("due_since")
-        .values_list("child_id", flat=True)[:limit]
-    )
-    if len(marked) == limit:
-        return marked
-    timed = ChildWatch.objects.filter(next_check_at__lte=now).order_by("next_check_at")
-    due = dict.fromkeys(marked)  # a child both marked and timed is evaluated once
-    due.update(dict.fromkeys(timed.values_list("child_id", flat=True)[:limit]))
-    return list(due)[:limit]
+def _many_due(now: datetime.datetime) -> bool:
+    due = children_due(now=now, grace=SWEEP_GRACE, limit=SWEEP_BATCH * 4)
+    return len(due) == SWEEP_BATCH * 4
 
 
-def _sweep_batch(due: list[int], now: datetime.datetime) -> int:
+def _sweep_batch(now: datetime.datetime) -> tuple[int, int]:
     try:
-        return children_evaluate(due, now=now)
+        return children_evaluate_due(now=now, grace=SWEEP_GRACE, limit=SWEEP_BATCH)
     except (OperationalError, InterfaceError):
         raise  # the database is away: nothing to gain child by child
     except Exception:
         # One child's failure must not hold up the rest: one at a time, and a child
         # that fails stays marked, and logged, for the next sweep.
         logger.exception("A sweep batch failed; evaluating its children one at a time")
+        due = children_due(now=now, grace=SWEEP_GRACE, limit=SWEEP_BATCH)
         count = 0
         for child_id in due:
             try:
@@ -93,7 +99,7 @@ def _sweep_batch(due: list[int], now: datetime.datetime) -> int:
                 count += 1
             except Exception:
                 logger.exception("Could not evaluate child %s; it stays due", child_id)
-        return count
+        return len(due), count
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

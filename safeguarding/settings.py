@@ -210,6 +210,10 @@ CELERY_TASK_PUBLISH_RETRY = False
 # connection per publish.
 CELERY_BROKER_POOL_LIMIT = envint("CELERY_BROKER_POOL_LIMIT", "10")
 # Schedules live in code. Run exactly one beat (docker-compose has one service).
+# Worker processes a county-wide sweep spreads over (escalation.tasks.evaluations_sweep):
+# the workers' concurrency, which is the number of cores unless set.
+SWEEP_WORKERS = envint("SWEEP_WORKERS", str(os.cpu_count() or 1))
+
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},
     # Every child due once a night (escalation.tasks.evaluations_nightly); the minute

@@ -6,9 +6,11 @@ around a child whose watch a writer is holding rather than wait for it.
 """
 
 import datetime
+import json
 import threading
 
 import pytest
+import redis
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -189,3 +191,81 @@ def test_the_watch_keeps_the_score_the_childs_page_shows(alice, bob, school):
     shown = child_score(child, timezone.localdate())
     assert watch.score == shown.total > 0
     assert watch.level == shown.level
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_side_by_side_take_different_children(alice, school):
+    children = make_children(alice, school, 4)
+    ChildWatch.objects.bulk_create([ChildWatch(child=c) for c in children], ignore_conflicts=True)
+    ChildWatch.objects.filter(child__in=children).update(
+        next_check_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    now = timezone.now()
+    taken_first, holding, release = [], threading.Event(), threading.Event()
+
+    def first_sweep_mid_batch():
+        try:
+            with transaction.atomic():
+                taken_first.extend(
+                    escalation.children_due(now=now, grace=tasks.SWEEP_GRACE, limit=2, lock=True)
+                )
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_sweep_mid_batch)
+    first.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic():
+            taken_second = escalation.children_due(
+                now=now, grace=tasks.SWEEP_GRACE, limit=2, lock=True
+            )
+    finally:
+        release.set()
+        first.join(10)
+
+    assert len(taken_first) == len(taken_second) == 2
+    assert set(taken_first).isdisjoint(taken_second)
+    assert set(taken_first) | set(taken_second) == {child.pk for child in children}
+
+
+def queued_sweeps(client, queue):
+    """The sweep tasks waiting on the broker's queue, as (task, kwargs) pairs."""
+    messages = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
+    return [
+        (m["headers"]["task"], m["headers"]["kwargsrepr"])
+        for m in messages
+        if m["headers"]["task"] == "escalation.tasks.evaluations_sweep"
+    ]
+
+
+def test_a_county_due_at_once_brings_in_helper_sweeps_and_a_small_one_does_not(
+    alice, school, monkeypatch, settings
+):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")  # Celery's default
+    client.delete(queue)
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 2)  # "many" is four batches: 8 children
+    settings.SWEEP_WORKERS = 3
+    children = make_children(alice, school, 9)
+    ChildWatch.objects.bulk_create([ChildWatch(child=c) for c in children], ignore_conflicts=True)
+    due = timezone.now() - datetime.timedelta(minutes=1)
+    ChildWatch.objects.filter(child__in=children).update(next_check_at=due)
+    try:
+        assert tasks.evaluations_sweep() == 9  # no worker here: it does them all itself
+        helper = ("escalation.tasks.evaluations_sweep", "{'fan_out': False}")
+        assert queued_sweeps(client, queue) == [helper, helper]
+
+        client.delete(queue)
+        ChildWatch.objects.filter(child__in=children[:7]).update(next_check_at=due)
+        assert tasks.evaluations_sweep() == 7
+        assert queued_sweeps(client, queue) == []
+        # A helper sweeps but never fans out again.
+        ChildWatch.objects.filter(child__in=children).update(next_check_at=due)
+        assert tasks.evaluations_sweep(fan_out=False) == 9
+        assert queued_sweeps(client, queue) == []
+    finally:
+        client.delete(queue)
+        client.close()
