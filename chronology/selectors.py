@@ -184,6 +184,13 @@ def chronology_for_child_page(
         entries = entries.filter(event_date__lte=filters["date_to"])
     if filters.get("significant"):
         entries = entries.filter(Q(severity__gte=3) | Q(kind__in=SIGNIFICANT_KINDS))
+    return chronology_rows(entries, newest_first=newest_first, category_list=category_list)
+
+
+def chronology_rows(entries, *, newest_first=True, category_list=False):
+    """`entries` in chronology order, each with what a page shows of it: agency,
+    author, any correction, categories and the number of children it is about
+    (see chronology_for_child_page)."""
     shared = (
         EntryChild.objects.filter(entry=OuterRef("pk"))
         .order_by()

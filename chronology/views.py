@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Count, Window
+from django.db.models import Count, IntegerField, Subquery, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -32,7 +32,13 @@ from agencies.models import Agency, Role
 from escalation.selectors import alerts_open_for_child, alerts_visible_to, trend_stored
 from neglect_tool.charts import heat_map, sparkline
 from neglect_tool.scoring import LEVEL_NAMES
-from neglect_tool.selectors import month_ends, neglect_map, score_history, score_with_trend
+from neglect_tool.selectors import (
+    month_ends,
+    neglect_map,
+    score_history,
+    score_with_trend,
+    scoring_config_and_domains,
+)
 
 from . import interchange, services
 from .audit import audit_record
@@ -45,7 +51,7 @@ from .forms import (
     ExportForm,
     VisitForm,
 )
-from .models import Adult
+from .models import Adult, Entry
 from .selectors import (
     adults_for_child,
     adults_named_for_child,
@@ -57,6 +63,7 @@ from .selectors import (
     children_search,
     children_visible_to,
     chronology_for_child_page,
+    chronology_rows,
     notifications_for_user,
     referrals_and_decisions_for_child,
     status_periods_for_child,
@@ -167,7 +174,13 @@ def _chronology_context(request, child, query=None) -> dict:
     entries = chronology_for_child_page(
         child=child, filters=form.filters(), newest_first=form.newest_first, category_list=True
     )
-    page = paginate(entries, query.get("page"))
+    page = paginate(
+        entries,
+        query.get("page"),
+        rows_for=lambda ids: chronology_rows(
+            Entry.objects.filter(pk__in=ids), newest_first=form.newest_first, category_list=True
+        ),
+    )
     return {
         "filter_form": form,
         "page": page,
@@ -176,16 +189,21 @@ def _chronology_context(request, child, query=None) -> dict:
     }
 
 
-def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
+def paginate(entries, number, per_page: int = PAGE_SIZE, *, rows_for=None) -> Page | None:
     """A page of `entries` in one query: the total comes with the rows (a window
     count), so the page and its "of N" cost one query however long the chronology.
-    A page past the end gives None: the view sends the reader back to the first page."""
+    A page past the end gives None: the view sends the reader back to the first page.
+    `rows_for`: rows whose subqueries and joins are worth working out only for
+    the page's own (see _page_of_heavy_rows)."""
     try:
         number = max(int(number), 1)
     except (TypeError, ValueError):
         number = 1
     offset = (number - 1) * per_page
-    rows = list(entries.annotate(total_rows=Window(Count("pk")))[offset : offset + per_page])
+    if rows_for is not None:
+        rows = list(_page_of_heavy_rows(entries, offset, per_page, rows_for))
+    else:
+        rows = list(entries.annotate(total_rows=Window(Count("pk")))[offset : offset + per_page])
     paginator = Paginator(entries, per_page)
     if rows:
         paginator.count = rows[0].total_rows  # a cached_property: set, it is never queried
@@ -194,6 +212,20 @@ def paginate(entries, number, per_page: int = PAGE_SIZE) -> Page | None:
         return None
     paginator.count = 0
     return Page([], 1, paginator)
+
+
+def _page_of_heavy_rows(entries, offset: int, per_page: int, rows_for):
+    """The page's rows, with the total as `total_rows`, in one query that works out
+    each row's subqueries and joins for the page only: `rows_for(ids)` gives the
+    rows for a subquery of ids, and the page's ids and the count are two lean
+    subqueries of `entries` (their ordering, none of their extras). With the
+    window count on the full rows, PostgreSQL worked out every entry's categories,
+    children and corrections first (30 ms for a chronology of 5,000)."""
+    page_ids = entries.values("pk")[offset : offset + per_page]
+    total = entries.order_by().annotate(n=Window(Count("pk"))).values("n")[:1]
+    return rows_for(Subquery(page_ids)).annotate(
+        total_rows=Subquery(total, output_field=IntegerField())
+    )
 
 
 @login_required
@@ -216,9 +248,20 @@ def child_detail(request, public_id):
         months = month_ends(months_back(today, TREND_MONTHS), today)
         # A long chronology's trend as tonight's evaluation stored it, if it holds;
         # worked out afresh otherwise (the same numbers, from every row).
-        stored = trend_stored(child=child, days=months, more_rows_than=CONTRIBUTIONS_ON_CHILD_PAGE)
+        config, domains = scoring_config_and_domains()
+        stored = trend_stored(
+            child=child,
+            days=months,
+            more_rows_than=CONTRIBUTIONS_ON_CHILD_PAGE,
+            config=config,
+            domains=domains,
+        )
         totals, score = stored or score_with_trend(
-            child, months, explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE
+            child,
+            months,
+            explain_up_to=CONTRIBUTIONS_ON_CHILD_PAGE,
+            config=config,
+            domains=domains,
         )
         context.update(
             {

@@ -3,14 +3,14 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from chronology.models import Allocation, Child, Entry, EntryChild
+from chronology.models import Allocation, Child
 from chronology.selectors import children_visible_to
-from neglect_tool.scoring import Score, evidence_key
-from neglect_tool.selectors import scoring_config_and_domains
+from neglect_tool.models import ScoringConfig
+from neglect_tool.scoring import Score, evidence_key_prefix
 
 from .models import UNRESOLVED, Alert, AlertStatus, ChildWatch, Notification
 
@@ -104,39 +104,54 @@ def notifications_unread_for_user(*, user) -> QuerySet[Notification]:
 
 
 def trend_stored(
-    *, child: Child, days: list[datetime.date], more_rows_than: int
+    *,
+    child: Child,
+    days: list[datetime.date],
+    more_rows_than: int,
+    config: ScoringConfig,
+    domains: list[str],
 ) -> tuple[list[Decimal], Score] | None:
     """The child's totals on `days` (the last being today) and today's score, as the
-    child's last evaluation worked them out, when they still hold: evaluated today,
-    with the same configuration, domains and standing entries (the evidence key).
-    None otherwise, and for a child with at most `more_rows_than` scored rows,
-    whose page lists every contribution and so scores afresh anyway.
+    child's last evaluation worked them out, when they still hold; None otherwise,
+    and for a child with at most `more_rows_than` scored rows, whose page lists
+    every contribution and so scores afresh anyway. One query.
+
+    They hold when the evaluation ran today, with this configuration and these
+    domains, and nothing has been written about the child since: every write
+    marks the watch (`due_since`) in its own transaction, and only an evaluation
+    that began after the mark clears it, so a clear mark means the evaluation saw
+    every entry there is. (The evaluation itself checks the entries' ids against
+    the key; here, the mark stands in for reading 5,000 ids.)
 
     The score is not explained (no contributions): for a long chronology, reading
     and scoring every row is most of the page's time (issue 7, figure c), and the
     nightly sweep has just done it."""
-    stored = ChildWatch.objects.filter(child=child).values_list("month_totals", flat=True).first()
-    if not stored or stored.get("rows", 0) <= more_rows_than:
+    watch = (
+        ChildWatch.objects.filter(child=child)
+        .values_list("month_totals", "due_since", "evaluated_at")
+        .first()
+    )
+    if watch is None:
+        return None
+    stored, due_since, evaluated_at = watch
+    today = days[-1]
+    if (
+        due_since is not None
+        or evaluated_at is None
+        or timezone.localtime(evaluated_at).date() != today
+        or stored.get("rows", 0) <= more_rows_than
+        or not stored.get("key", "").startswith(evidence_key_prefix(rules=config, domains=domains))
+    ):
         return None
     totals = stored["totals"]
     if any(day.isoformat() not in totals for day in days):
         return None
-    config, domains = scoring_config_and_domains()
-    about = EntryChild.objects.filter(entry=OuterRef("pk"), child=child)
-    standing = (
-        Entry.objects.current()
-        .filter(Exists(about), event_date__lte=days[-1])
-        .values_list("pk", flat=True)
-    )
-    if evidence_key(standing, rules=config, domains=domains) != stored["key"]:
-        return None
     trend = [Decimal(totals[day.isoformat()]).scaleb(-3) for day in days]
-    today = trend[-1]
     score = Score(
-        as_of=days[-1],
+        as_of=today,
         config_version=config.version,
-        total=today,
-        level=config.level_for(today),
+        total=trend[-1],
+        level=config.level_for(trend[-1]),
         by_domain={},
     )
     return trend, score

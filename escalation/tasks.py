@@ -28,11 +28,11 @@ SWEEP_GRACE = datetime.timedelta(seconds=30)
 # Children a batch evaluates in one transaction. A writer marking one of them
 # waits for the batch to commit, so a batch is kept to about a second's work.
 SWEEP_BATCH = 250
-# A sweep goes on batch after batch while children are due, for up to this long:
-# less than beat's minute, so a whole county's re-evaluation (a new rule set, a
-# night of timers) is worked through by successive sweeps rather than by one a
-# minute of 250 children.
-SWEEP_SECONDS = 50
+# A sweep goes on batch after batch while children are due, for up to this long,
+# then queues its own continuation (rather than leave the worker idle until beat's
+# next minute). Evaluations queued by writers meanwhile are taken first, so during
+# a county-wide sweep a new entry's alert waits at most about this long.
+SWEEP_SECONDS = 20
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -49,25 +49,38 @@ def evaluations_sweep(fan_out: bool = True) -> int:
     queues SWEEP_WORKERS - 1 helpers, the same task without fan-out: each worker
     process then sweeps its own batches (children_evaluate_due locks what it
     takes), so the night's work uses every core. A helper that cannot be queued
-    is not missed: this sweep carries on alone."""
+    is not missed: this sweep carries on alone. A sweep still busy after
+    SWEEP_SECONDS queues its own continuation, so the work goes on without
+    waiting for beat."""
     now = timezone.now()
     if fan_out and settings.SWEEP_WORKERS > 1 and _many_due(now):
         for _ in range(settings.SWEEP_WORKERS - 1):
-            try:
-                evaluations_sweep.apply_async(kwargs={"fan_out": False}, retry=False)
-            except Exception:  # noqa: BLE001 - any broker failure: sweep alone
-                logger.warning("Could not queue a helper sweep; sweeping alone.")
+            if not _sweep_queue("a helper sweep"):
                 break
     started = time.monotonic()
     total = 0
-    while time.monotonic() - started < SWEEP_SECONDS:
+    while True:
         taken, evaluated = _sweep_batch(now)
         total += evaluated
         # Fewer than a batch taken: that was the last free one. None evaluated: what
         # is left is held by others (or failing), and will be there for the next sweep.
         if taken < SWEEP_BATCH or evaluated == 0:
+            return total
+        if time.monotonic() - started >= SWEEP_SECONDS:
             break
+    # Out of time with children still due: carry on in a new task, after whatever
+    # was queued meanwhile. If it cannot be queued, beat's next sweep carries on.
+    _sweep_queue("a sweep's continuation")
     return total
+
+
+def _sweep_queue(what: str) -> bool:
+    try:
+        evaluations_sweep.apply_async(kwargs={"fan_out": False}, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure: the next beat sweeps
+        logger.warning("Could not queue %s; beat's next sweep will go on.", what)
+        return False
+    return True
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -305,7 +305,12 @@ def evidence_key(entry_ids, *, rules: ScoringRules, domains: list[str]) -> str:
     which lets an evaluation keep month-end totals for the next (escalation's
     ChildWatch.month_totals). A digest, not Python's hash: worker processes differ."""
     digest = hashlib.blake2b(array("q", sorted(entry_ids)).tobytes(), digest_size=12).hexdigest()
-    return f"{rules.version}:{','.join(domains)}:{digest}"
+    return f"{evidence_key_prefix(rules=rules, domains=domains)}{digest}"
+
+
+def evidence_key_prefix(*, rules: ScoringRules, domains: list[str]) -> str:
+    """The part of an evidence key that names the configuration and the domains."""
+    return f"{rules.version}:{','.join(domains)}:"
 
 
 def thousandths(value: float) -> int:

@@ -200,13 +200,20 @@ def score_history(
 
 
 def score_with_trend(
-    child: Child, days: list[datetime.date], *, explain_up_to: int | None = None
+    child: Child,
+    days: list[datetime.date],
+    *,
+    explain_up_to: int | None = None,
+    config: ScoringConfig | None = None,
+    domains: list[str] | None = None,
 ) -> tuple[list[Decimal], Score]:
     """The child's total on each of `days`, and the whole score on the last (explained
     as score_history explains it): what the child's page shows, from one fetch. The
     totals are score_history's to the last place, worked out in one pass
-    (scoring.totals_on) rather than a Score a day."""
-    config, domains = scoring_config_and_domains()
+    (scoring.totals_on) rather than a Score a day. `config` and `domains`, if the
+    caller has them, as scoring_config_and_domains() gives them."""
+    if config is None or domains is None:
+        config, domains = scoring_config_and_domains()
     evidence, assessments = _evidence_for_child(child, max(days), config)
     prepared = prepare_evidence(evidence, rules=config, domains=domains)
     explain = explain_up_to is None or len(prepared) <= explain_up_to

@@ -178,8 +178,10 @@ def child_page_queries(client, alice, child, django_assert_num_queries):
 
 # The session, the user, the child; the agencies for the filters; the page of entries
 # with its total and categories; the scoring configuration with its domains; the
-# entries that scoring reads, with their categories; the audit row; adults, status
-# periods, open alerts and the child's words. (Outside a test, BEGIN and COMMIT too.)
+# watch (whose kept totals a long chronology's page may use instead: then the next
+# query is not needed); the entries that scoring reads, with their categories; the
+# audit row; adults, status periods, open alerts and the child's words. (Outside a
+# test, BEGIN and COMMIT too.)
 CHILD_PAGE_QUERIES = 13
 
 

@@ -269,3 +269,30 @@ def test_a_county_due_at_once_brings_in_helper_sweeps_and_a_small_one_does_not(
     finally:
         client.delete(queue)
         client.close()
+
+
+def test_a_sweep_out_of_time_queues_its_continuation_rather_than_wait_for_beat(
+    alice, school, monkeypatch, settings
+):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queue = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")  # Celery's default
+    client.delete(queue)
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(tasks, "SWEEP_SECONDS", 0)  # out of time after one batch
+    children = make_children(alice, school, 5)
+    ChildWatch.objects.bulk_create([ChildWatch(child=c) for c in children], ignore_conflicts=True)
+    ChildWatch.objects.filter(child__in=children).update(
+        next_check_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    continuation = ("escalation.tasks.evaluations_sweep", "{'fan_out': False}")
+    try:
+        assert tasks.evaluations_sweep() == 2
+        assert queued_sweeps(client, queue) == [continuation]
+        assert tasks.evaluations_sweep(fan_out=False) == 2
+        assert queued_sweeps(client, queue) == [continuation, continuation]
+        # The last child: fewer than a batch, so the work is done and nothing is queued.
+        assert tasks.evaluations_sweep(fan_out=False) == 1
+        assert queued_sweeps(client, queue) == [continuation, continuation]
+    finally:
+        client.delete(queue)
+        client.close()
