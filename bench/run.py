@@ -620,25 +620,61 @@ def measure_ingest(info: dict) -> dict:
     }
 
 
+def latency_children_prepare(count: int = 40) -> list[int]:
+    """Children one concern short of the frequency-neglect pattern (three recent
+    neglect concerns from two agencies), made through the app's services so that
+    every run of the bench has its own: a child whose alert an earlier run raised
+    cannot be timed again. Their queued evaluations are purged before the worker
+    starts; only the fourth concern, over HTTP, is timed."""
+    from agencies.models import Agency, User
+    from chronology import services
+
+    lead = User.objects.get(username="sc-lead")
+    school, visitor = (
+        User.objects.get(username="sch-practitioner"),
+        User.objects.get(username="hv-practitioner"),
+    )
+    agencies = Agency.objects.filter(code__in=["SCH", "HV", "BLA"])
+    today = timezone.localdate()
+    ids = []
+    for n in range(count):
+        child = services.child_create(actor=lead, given_names=f"Latency {n}", family_name="Bench")
+        for agency in agencies:
+            services.involvement_grant(
+                actor=lead,
+                child=child,
+                agency=agency,
+                reason="Bench latency child",
+                started_on=today - datetime.timedelta(days=90),
+            )
+        for days_ago, author in [(60, school), (45, visitor), (30, school)]:
+            services.entry_record(
+                actor=author,
+                children=[child],
+                kind="concern",
+                event_date=today - datetime.timedelta(days=days_ago),
+                categories=["neglect.nutrition"],
+                severity=2,
+                summary="Bench latency: no breakfast again",
+            )
+        ids.append(child.pk)
+    return ids
+
+
 def measure_alert_latency(info: dict) -> dict:
     import http.client
 
     from chronology.models import Child
 
+    latency_ids = latency_children_prepare()
     queue_purge()
     server = Gunicorn()
     worker = CeleryWorker()
     samples = []
     try:
-        children = Child.objects.filter(pk__in=info["latency_child_ids"]).order_by("pk")
+        children = Child.objects.filter(pk__in=latency_ids).order_by("pk")
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         for child in children:
-            if sql(
-                "SELECT 1 FROM escalation_alert WHERE child_id = %s AND rule_code = "
-                "'frequency-neglect'",
-                [child.pk],
-            ):
-                continue  # used by an earlier run of the bench
             body = {
                 **ENTRY_BODY,
                 "event_date": timezone.localdate().isoformat(),

@@ -1,6 +1,7 @@
 """GOV.UK Frontend markup for Django form fields."""
 
 from django import template
+from django.utils import formats
 
 register = template.Library()
 
@@ -30,3 +31,17 @@ def is_choice_group(field) -> bool:
 def first_input_id(field) -> str:
     """The id an error summary links to: a group's first box, or the field itself."""
     return f"{field.auto_id}_0" if is_choice_group(field) else field.auto_id
+
+
+@register.filter
+def as_recorded(date, precision) -> str:
+    """A date as precisely as it was recorded: "2012", "March 2012" or "4 March 2012";
+    a dash for none. (A filter, not an included template: a chronology page shows
+    dozens of dates, and an include costs a template render each.)"""
+    if not date:
+        return "—"
+    if precision == "year":
+        return formats.date_format(date, "Y")
+    if precision == "month":
+        return formats.date_format(date, "F Y")
+    return formats.date_format(date, "j F Y")
