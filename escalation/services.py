@@ -130,8 +130,10 @@ def _queue_evaluations(child_ids) -> None:
     for child_id in child_ids:
         try:
             child_evaluate_task.apply_async((child_id,), retry=False)
-        except Exception:  # noqa: BLE001 - any broker failure; the sweep will catch up
-            logger.warning("Could not queue evaluation of child %s; the sweep will.", child_id)
+        except Exception as error:  # noqa: BLE001 - any broker failure; the sweep will catch up
+            logger.warning(
+                "Could not queue evaluation of child %s (%r); the sweep will.", child_id, error
+            )
 
 
 # What an evaluation writes to the watch (never due_since: see children_mark_for_evaluation).
