@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -115,10 +116,12 @@ class Broker:
 
 def _pools_reset() -> None:
     # The app keeps a connection pool and a producer pool for the broker URL it
-    # first used; drop them so the next publish connects to the URL set now.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    # first used; drop them so the next publish connects to the URL set now. The
+    # pools live in kombu's registry, keyed by URL: closing one without clearing
+    # the registry would hand the closed pool back at the next publish to that URL
+    # ("Acquire on closed pool"), failing every later test that publishes.
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
