@@ -8,10 +8,8 @@ around a child whose watch a writer is holding rather than wait for it.
 import datetime
 import json
 import threading
-import uuid
 
 import pytest
-import redis
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,7 +20,6 @@ from escalation import services as escalation
 from escalation import tasks
 from escalation.models import Alert, AlertEvidence, ChildWatch
 from neglect_tool.selectors import child_score
-from safeguarding.celery import app as celery_app
 from tests.conftest import record_neglect_pattern
 
 
@@ -229,39 +226,14 @@ def test_two_sweeps_side_by_side_take_different_children(alice, school):
     assert set(taken_first) | set(taken_second) == {child.pk for child in children}
 
 
-class SweepQueue:
-    """A Celery queue of the test's own in the real Redis, where the app's sweeps
-    queue their helpers and continuations; nothing consumes it."""
-
-    def __init__(self, client: redis.Redis, name: str):
-        self.client, self.name = client, name
-
-    def sweeps(self) -> list[tuple[str, str]]:
-        """The sweep tasks waiting, as (task, kwargs) pairs."""
-        messages = [json.loads(raw) for raw in self.client.lrange(self.name, 0, -1)]
-        return [
-            (m["headers"]["task"], m["headers"]["kwargsrepr"])
-            for m in messages
-            if m["headers"]["task"] == "escalation.tasks.evaluations_sweep"
-        ]
-
-    def clear(self) -> None:
-        self.client.delete(self.name)
-
-
-@pytest.fixture
-def sweep_queue(settings):
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    name = f"test-sweeps-{uuid.uuid4().hex[:12]}"
-    # The router reads the app's default queue at each publish (see test_workers).
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = name
-    try:
-        yield SweepQueue(client, name)
-    finally:
-        celery_app.conf.task_default_queue = previous
-        client.delete(name)
-        client.close()
+def sweeps_queued(queue) -> list[tuple[str, str]]:
+    """The sweep tasks waiting on the test's queue (conftest.queue), as (task, kwargs)."""
+    messages = [json.loads(raw) for raw in queue.client.lrange(queue.name, 0, -1)]
+    return [
+        (m["headers"]["task"], m["headers"]["kwargsrepr"])
+        for m in messages
+        if m["headers"]["task"] == "escalation.tasks.evaluations_sweep"
+    ]
 
 
 def due_children(alice, school, count):
@@ -278,35 +250,35 @@ HELPER = ("escalation.tasks.evaluations_sweep", "{'fan_out': False}")
 
 
 def test_a_county_due_at_once_brings_in_helper_sweeps_and_a_small_one_does_not(
-    alice, school, monkeypatch, settings, sweep_queue
+    alice, school, monkeypatch, settings, queue
 ):
     monkeypatch.setattr(tasks, "SWEEP_BATCH", 2)  # "many" is four batches: 8 children
     settings.SWEEP_WORKERS = 3
     children = due_children(alice, school, 9)
     assert tasks.evaluations_sweep() == 9  # no worker here: it does them all itself
-    assert sweep_queue.sweeps() == [HELPER, HELPER]
+    assert sweeps_queued(queue) == [HELPER, HELPER]
 
-    sweep_queue.clear()
+    queue.clear()
     due = timezone.now() - datetime.timedelta(minutes=1)
     ChildWatch.objects.filter(child__in=children[:7]).update(next_check_at=due)
     assert tasks.evaluations_sweep() == 7
-    assert sweep_queue.sweeps() == []
+    assert sweeps_queued(queue) == []
     # A helper sweeps but never fans out again.
     ChildWatch.objects.filter(child__in=children).update(next_check_at=due)
     assert tasks.evaluations_sweep(fan_out=False) == 9
-    assert sweep_queue.sweeps() == []
+    assert sweeps_queued(queue) == []
 
 
 def test_a_sweep_out_of_time_queues_its_continuation_rather_than_wait_for_beat(
-    alice, school, monkeypatch, sweep_queue
+    alice, school, monkeypatch, queue
 ):
     monkeypatch.setattr(tasks, "SWEEP_BATCH", 2)
     monkeypatch.setattr(tasks, "SWEEP_SECONDS", 0)  # out of time after one batch
     due_children(alice, school, 5)
     assert tasks.evaluations_sweep() == 2
-    assert sweep_queue.sweeps() == [HELPER]  # the continuation: the same task, no fan-out
+    assert sweeps_queued(queue) == [HELPER]  # the continuation: the same task, no fan-out
     assert tasks.evaluations_sweep(fan_out=False) == 2
-    assert sweep_queue.sweeps() == [HELPER, HELPER]
+    assert sweeps_queued(queue) == [HELPER, HELPER]
     # The last child: fewer than a batch, so the work is done and nothing is queued.
     assert tasks.evaluations_sweep(fan_out=False) == 1
-    assert sweep_queue.sweeps() == [HELPER, HELPER]
+    assert sweeps_queued(queue) == [HELPER, HELPER]
