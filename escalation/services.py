@@ -75,12 +75,14 @@ MARK_DUE_ONE = """
     ON CONFLICT (child_id) DO UPDATE
     SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
 """
-# Many watches' evaluated fields at once, from one array a column.
+# Many watches' evaluated fields at once, from one array a column, and their marks
+# cleared where the evaluation began after them (see _watches_save).
 WATCHES_SAVE = """
     UPDATE escalation_childwatch AS watch
     SET level = saved.level, score = saved.score, config_version = saved.config_version,
         level_rose_on = saved.level_rose_on, evaluated_at = saved.evaluated_at,
-        next_check_at = saved.next_check_at, month_totals = saved.month_totals
+        next_check_at = saved.next_check_at, month_totals = saved.month_totals,
+        due_since = CASE WHEN watch.due_since <= %s THEN NULL ELSE watch.due_since END
     FROM unnest(
         %s::bigint[], %s::smallint[], %s::numeric[], %s::integer[], %s::jsonb[],
         %s::timestamptz[], %s::timestamptz[], %s::jsonb[]
@@ -283,10 +285,7 @@ def _children_evaluate_in_transaction(
         raised.extend(result.raised)
     if notify:
         _notify_raised(raised)
-    _watches_save([watches[child.pk] for child in children])
-    ChildWatch.objects.filter(child__in=[c.pk for c in children], due_since__lte=real_start).update(
-        due_since=None
-    )
+    _watches_save([watches[child.pk] for child in children], marks_before=real_start)
     return len(children)
 
 
@@ -299,14 +298,22 @@ def _watches_lock(child_ids: list[int]) -> dict[int, ChildWatch]:
     }
 
 
-def _watches_save(watches: list[ChildWatch]) -> None:
-    """Save the evaluated fields of many watches in one statement."""
+def _watches_save(watches: list[ChildWatch], *, marks_before: datetime.datetime) -> None:
+    """Save the evaluated fields of many watches, and clear their marks made before
+    `marks_before` (when the evaluation began, so it read those writers' entries).
+    A mark made since stays: that writer's entry may not have been read."""
     if connection.vendor != "postgresql":
         ChildWatch.objects.bulk_update(watches, WATCH_FIELDS, batch_size=500)
+        ChildWatch.objects.filter(
+            child__in=[w.child_id for w in watches], due_since__lte=marks_before
+        ).update(due_since=None)
         return
     # bulk_update builds a CASE per field and row, which costs more than the
-    # evaluations themselves at sweep scale; here each column is one array.
+    # evaluations themselves at sweep scale; here each column is one array. The
+    # marks are cleared in the same statement, so each watch gets one new row
+    # version a sweep, not two.
     params = [
+        marks_before,
         [w.child_id for w in watches],
         [w.level for w in watches],
         [w.score for w in watches],

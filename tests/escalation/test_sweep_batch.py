@@ -282,3 +282,22 @@ def test_a_sweep_out_of_time_queues_its_continuation_rather_than_wait_for_beat(
     # The last child: fewer than a batch, so the work is done and nothing is queued.
     assert tasks.evaluations_sweep(fan_out=False) == 1
     assert sweeps_queued(queue) == [HELPER, HELPER]
+
+
+def test_a_batch_clears_the_marks_it_has_read_and_keeps_a_later_one(alice, bob, school):
+    """A mark made after the batch began may stand for an entry the batch did not
+    read, so it must outlive the batch; one made before is answered and cleared."""
+    read, later = make_children(alice, school, 2)
+    for child in (read, later):
+        record_neglect_pattern(alice=alice, bob=bob, child=child)
+    began = timezone.now()
+    # A writer that marks `later` while the batch is under way, as seen by the batch.
+    ChildWatch.objects.filter(child=later).update(due_since=began + datetime.timedelta(minutes=1))
+
+    assert escalation.children_evaluate([read.pk, later.pk], now=began) == 2
+
+    assert ChildWatch.objects.get(child=read).due_since is None
+    assert ChildWatch.objects.get(child=later).due_since == began + datetime.timedelta(minutes=1)
+    # Both were evaluated all the same.
+    evaluated = ChildWatch.objects.filter(child__in=[read, later], evaluated_at__isnull=False)
+    assert evaluated.count() == 2
