@@ -6,10 +6,11 @@ chronology.services, exactly as the pages do, so access and audit are decided
 in one place. Reads of a child's record are audited.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -116,6 +117,34 @@ class EntryOutput(serializers.Serializer):
         return str(amendment.entry.public_id) if amendment else None
 
 
+# A client's key for a write it may send twice (IETF draft "The Idempotency-Key HTTP
+# Header Field"); the answer to a repeat carries REPLAYED.
+IDEMPOTENCY_KEY = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+
+
+def _entry_record_once(request, key: str, children, fields: dict):
+    """services.entry_record_once, its refusals named by the header they concern."""
+    try:
+        return services.entry_record_once(
+            actor=request.user, request_key=key, children=children, **fields
+        )
+    except ValidationError as error:
+        if "request_key" not in error.message_dict:
+            raise
+        message = error.message_dict["request_key"]
+        raise serializers.ValidationError({IDEMPOTENCY_KEY: message}) from None
+    except services.RequestKeyReused:
+        raise Unprocessable(
+            {IDEMPOTENCY_KEY: ["This key has already recorded a different entry. Use a new key."]}
+        ) from None
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "unprocessable"
+
+
 class EntryListApi(NoStoreMixin, APIView):
     class EntryFilterInput(serializers.Serializer):
         agency = serializers.CharField(required=False)
@@ -165,13 +194,40 @@ class EntryListApi(NoStoreMixin, APIView):
         )
         return paginate(self, request, entries, EntryOutput)
 
-    @extend_schema(request=EntryCreateInput, responses={201: EntryOutput})
+    @extend_schema(
+        request=EntryCreateInput,
+        responses={201: EntryOutput},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_KEY,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "A key of your own for this entry (a UUID will do). Send the request "
+                    "again with the same key after a timeout or a 503, and the entry is "
+                    "recorded once: the repeat answers 201 with the same entry and the "
+                    "header Idempotent-Replayed: true. The same key with a different "
+                    "entry is refused (422)."
+                ),
+            )
+        ],
+    )
     def post(self, request, child_id):
         child = child_get_for_user(user=request.user, public_id=child_id)
         data = self.EntryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.entry_record(actor=request.user, children=[child], **data.validated_data)
-        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+        key = request.headers.get(IDEMPOTENCY_KEY)
+        if key is None:
+            entry = services.entry_record(
+                actor=request.user, children=[child], **data.validated_data
+            )
+            recorded = True
+        else:
+            entry, recorded = _entry_record_once(request, key, [child], data.validated_data)
+        response = Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+        if not recorded:
+            response[REPLAYED] = "true"
+        return response
 
 
 class EntryAmendApi(NoStoreMixin, APIView):

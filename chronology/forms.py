@@ -6,6 +6,7 @@ so the page names the field the service refused.
 """
 
 import datetime
+import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -41,7 +42,26 @@ def _not_in_future(day: datetime.date) -> datetime.date:
     return day
 
 
-class _EntryFields(forms.Form):
+def _new_request_key() -> str:
+    return uuid.uuid4().hex
+
+
+class _RecordsOnce(forms.Form):
+    """A form that records an entry carries a key of its own, made when the page is
+    drawn, so a second click on Save, or the same form sent again, records the entry
+    once (chronology.services.entry_record_once)."""
+
+    request_key = forms.CharField(
+        widget=forms.HiddenInput, required=False, max_length=100, initial=_new_request_key
+    )
+
+    def request_key_renew(self) -> None:
+        """Give the page drawn again a new key, so that saving it records a new entry."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("request_key")] = _new_request_key()
+
+
+class _EntryFields(_RecordsOnce):
     """Fields every way of recording an entry shares."""
 
     event_date = forms.DateField(
@@ -166,7 +186,7 @@ class VisitForm(_EntryFields):
         self.fields["event_date"].initial = timezone.localdate()
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(_RecordsOnce):
     decision_type = forms.ChoiceField(
         label="Type of meeting or decision",
         choices=[("", "Select a type")] + DecisionType.choices,

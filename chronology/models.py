@@ -491,6 +491,30 @@ class AuditEvent(AppendOnlyModel):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
 
 
+class EntryRequest(AppendOnlyModel):
+    """The key a client gave a request to record an entry: the API's Idempotency-Key
+    header, or the hidden key of a browser form. The same request again (a retry
+    after a timeout, or after a 503 whose commit had in fact landed, or a second
+    click on Save) gets the entry the first one recorded, not a second entry."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=100)
+    digest = models.CharField(
+        max_length=64,
+        help_text="SHA-256 of what was asked: a key reused for another entry is refused.",
+    )
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["actor", "key"], name="entry_request_once_per_actor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} request {self.key}"
+
+
 class BreakGlassAccess(models.Model):
     """Emergency access by one user to a child their agency is not involved with.
 

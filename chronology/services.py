@@ -8,11 +8,15 @@ Every function here:
 """
 
 import datetime
+import hashlib
+import json
+import re
 from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role, User
@@ -32,6 +36,7 @@ from .models import (
     EntryAdult,
     EntryCategory,
     EntryChild,
+    EntryRequest,
     Household,
     ImportBatch,
     Involvement,
@@ -395,6 +400,67 @@ def entry_record(
 
     children_mark_for_evaluation([child.pk for child in children])
     return entry
+
+
+# What a client may use as a request key: a UUID, or any token of this alphabet.
+REQUEST_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+
+
+class RequestKeyReused(Exception):
+    """A request key already recorded a different entry for this actor."""
+
+
+def entry_record_once(
+    *, actor, request_key: str, children: Sequence[Child], **fields
+) -> tuple[Entry, bool]:
+    """entry_record, at most once for each (actor, request key): returns the entry and
+    whether this call recorded it. The same request again returns the entry the
+    first one recorded, unchanged and without a second audit row.
+
+    The key is written in the entry's own transaction: if the first request failed,
+    nothing holds the key and it can be sent again; if it committed, the key is
+    there even when its answer never reached the client (a 503 after the commit,
+    a timeout). Two requests with one key at once record one entry: the second
+    waits on the key's unique index, then reads the first's. Raises ValidationError
+    for a malformed key and RequestKeyReused for a key that recorded something else."""
+    if not REQUEST_KEY.fullmatch(request_key):
+        raise ValidationError(
+            {"request_key": "A request key is 1 to 100 letters, digits, '-', '_', '.' or ':'."}
+        )
+    digest = _request_digest(children, fields)
+    try:
+        with transaction.atomic():
+            earlier = _entry_request(actor, request_key)
+            if earlier is None:
+                entry = entry_record(actor=actor, children=children, **fields)
+                EntryRequest.objects.create(
+                    actor=actor, key=request_key, digest=digest, entry=entry
+                )
+                return entry, True
+    except IntegrityError:
+        earlier = _entry_request(actor, request_key)  # the one that won, now committed
+        if earlier is None:
+            raise
+    if earlier.digest != digest:
+        raise RequestKeyReused(request_key)
+    return earlier.entry, False
+
+
+def _entry_request(actor, key: str) -> EntryRequest | None:
+    return EntryRequest.objects.select_related("entry").filter(actor=actor, key=key).first()
+
+
+def _request_digest(children: Sequence[Child], fields: dict) -> str:
+    """A fingerprint of what was asked: the children and every field, in one order."""
+
+    def plain(value):  # model objects by id; dates, times and the rest as text
+        if isinstance(value, QuerySet):  # a form's choice of agencies, say
+            return sorted(item.pk for item in value)
+        return value.pk if hasattr(value, "pk") else str(value)
+
+    asked = {"children": sorted(child.pk for child in children), **fields}
+    text = json.dumps(asked, sort_keys=True, default=plain)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _entry_known_as_written(entry: Entry, category_rows: list[EntryCategory]) -> None:

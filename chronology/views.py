@@ -330,12 +330,32 @@ def child_chronology(request, public_id):
 
 
 def _record(request, form, *, children, **fixed):
-    """Call entry_record with the form's data; put a refusal back on the form."""
-    data = {k: v for k, v in form.cleaned_data.items() if k != "child"}
+    """Record the form's entry, once for the form's key; put a refusal back on the form.
+
+    The same form sent twice (a double click, a resend after a timeout) records one
+    entry and says so. A form sent again after it was changed, with the key it was
+    drawn with (the browser's Back button), is shown again with a new key and a
+    word of warning, so that pressing Save records it as a new entry."""
+    data = {k: v for k, v in form.cleaned_data.items() if k not in ("child", "request_key")}
+    key = form.cleaned_data.get("request_key")
     try:
-        return services.entry_record(actor=request.user, children=children, **data, **fixed)
+        if not key:  # a page drawn before forms carried keys
+            return services.entry_record(actor=request.user, children=children, **data, **fixed)
+        entry, recorded = services.entry_record_once(
+            actor=request.user, request_key=key, children=children, **data, **fixed
+        )
+        if not recorded:
+            messages.info(request, "That form was sent twice; the entry is recorded once.")
+        return entry
     except ValidationError as error:
         form.add_service_errors(error)
+    except services.RequestKeyReused:
+        form.add_error(
+            None,
+            "This form has already saved an entry, which is in the chronology. If this "
+            "is another entry, check it and save it again.",
+        )
+        form.request_key_renew()
     except PermissionDenied as error:
         raise Http404("No child found") from error
     return None

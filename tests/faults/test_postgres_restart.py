@@ -7,11 +7,15 @@ cleanly ("fast": sessions ended, checkpoint) and once as a crash ("immediate":
 every process killed, WAL recovery on start). Then:
 
 - no acknowledged write is lost: every 201's entry is in the database;
+- no write is doubled: each client sends a failed entry again with its
+  Idempotency-Key, and an entry whose commit landed behind a 503 is answered,
+  not stored a second time;
 - every failure is a clean 503: JSON, Retry-After, no trace of the fault;
 - the service recovered by itself: every POST begun after the cluster was back
   succeeded, served by the same gunicorn master and workers as before.
 """
 
+import collections
 import dataclasses
 import datetime
 import http.client
@@ -92,6 +96,7 @@ class Attempt:
     body: str
     content_type: str = ""
     retry_after: str | None = None
+    replayed: bool = False
 
 
 class Writers:
@@ -128,8 +133,10 @@ class Writers:
     def resume(self) -> None:
         self.running.set()
 
-    def post(self, child: str) -> Attempt:
-        marker = uuid.uuid4().hex
+    def post(self, child: str, marker: str | None = None) -> Attempt:
+        """POST one entry, its marker also its Idempotency-Key; a marker given is a
+        retry of that entry."""
+        marker = marker or uuid.uuid4().hex
         body = {
             "kind": "concern",
             "event_date": (timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
@@ -148,6 +155,7 @@ class Writers:
                     "Content-Type": "application/json",
                     "Accept": "application/json",
                     "Authorization": f"Token {self.token}",
+                    "Idempotency-Key": marker,
                 },
             )
             response = conn.getresponse()
@@ -159,6 +167,7 @@ class Writers:
                 response.read().decode(errors="replace"),
                 response.getheader("Content-Type", ""),
                 response.getheader("Retry-After"),
+                response.getheader("Idempotent-Replayed") == "true",
             )
         except (OSError, http.client.HTTPException) as error:
             attempt = Attempt(started, time.monotonic(), marker, None, repr(error))
@@ -169,6 +178,9 @@ class Writers:
         return attempt
 
     def _write(self, child: str) -> None:
+        """Entry after entry; one that failed is sent again, with its key, until it
+        is acknowledged, as a client that must not lose it would."""
+        retry = None
         while not self.stopping.is_set():
             with self.lock:
                 go = self.running.is_set()
@@ -177,10 +189,11 @@ class Writers:
                 time.sleep(0.05)
                 continue
             try:
-                attempt = self.post(child)
+                attempt = self.post(child, retry)
             finally:
                 with self.lock:
                     self.in_flight -= 1
+            retry = None if attempt.status == 201 else attempt.marker
             # A real client would wait Retry-After; a short pause keeps the outage busy.
             time.sleep(0.02 if attempt.status == 201 else 0.1)
 
@@ -245,17 +258,21 @@ def test_writes_through_a_postgresql_restart_lose_nothing_acknowledged(
     failures = [a for a in attempts if a.status != 201]
     stored = stored_entries(private_postgres.url)
     lost = acknowledged - set(stored)
-    # A 503 whose commit landed before the connection went: stored, never acknowledged.
-    failed_markers = {a.marker for a in failures}
-    stored_not_acknowledged = [s for s in stored.values() if s.split()[-1] in failed_markers]
+    # A 503 whose commit landed before the connection went: stored, then its retry
+    # answered with that same entry (Idempotent-Replayed), not a second one.
+    replayed = [a for a in attempts if a.replayed]
+    times_stored = collections.Counter(summary.split()[-1] for summary in stored.values())
     print(
         f"\n{len(attempts)} POSTs: {len(acknowledged)} acknowledged (201), "
-        f"{len(failures)} answered 503, {len(stored_not_acknowledged)} of those stored anyway; "
-        f"{len(lost)} acknowledged writes lost; {time.monotonic() - began:.1f} s in all"
+        f"{len(failures)} answered 503, {len(replayed)} retries answered with the entry "
+        f"their 503 had in fact stored; {len(lost)} acknowledged writes lost; "
+        f"{time.monotonic() - began:.1f} s in all"
     )
 
     assert len(acknowledged) == sum(a.status == 201 for a in attempts), "an id answered twice"
     assert not lost, f"{len(lost)} acknowledged writes are not in the database: {sorted(lost)[:5]}"
+    twice = [marker for marker, n in times_stored.items() if n > 1]
+    assert not twice, f"{len(twice)} entries sent again after a 503 were stored twice"
 
     for a in failures:
         assert a.status == 503, (a.status, a.body[:500])
