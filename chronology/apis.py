@@ -123,6 +123,34 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 
 
+IDEMPOTENCY_KEY_DOC = OpenApiParameter(
+    IDEMPOTENCY_KEY,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "A key of your own for this entry (a UUID will do). Send the request again with "
+        "the same key after a timeout or a 503, and the entry is recorded once: the "
+        "repeat answers 201 with the same entry and the header Idempotent-Replayed: "
+        "true. The same key with a different entry is refused (422)."
+    ),
+)
+
+
+def _entry_record_answer(request, children, fields: dict) -> Response:
+    """Record an entry (once for the request's Idempotency-Key, when it has one) and
+    answer 201 with it."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        entry = services.entry_record(actor=request.user, children=children, **fields)
+        recorded = True
+    else:
+        entry, recorded = _entry_record_once(request, key, children, fields)
+    response = Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+    if not recorded:
+        response[REPLAYED] = "true"
+    return response
+
+
 def _entry_record_once(request, key: str, children, fields: dict):
     """services.entry_record_once, its refusals named by the header they concern."""
     try:
@@ -195,39 +223,13 @@ class EntryListApi(NoStoreMixin, APIView):
         return paginate(self, request, entries, EntryOutput)
 
     @extend_schema(
-        request=EntryCreateInput,
-        responses={201: EntryOutput},
-        parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_KEY,
-                location=OpenApiParameter.HEADER,
-                required=False,
-                description=(
-                    "A key of your own for this entry (a UUID will do). Send the request "
-                    "again with the same key after a timeout or a 503, and the entry is "
-                    "recorded once: the repeat answers 201 with the same entry and the "
-                    "header Idempotent-Replayed: true. The same key with a different "
-                    "entry is refused (422)."
-                ),
-            )
-        ],
+        request=EntryCreateInput, responses={201: EntryOutput}, parameters=[IDEMPOTENCY_KEY_DOC]
     )
     def post(self, request, child_id):
         child = child_get_for_user(user=request.user, public_id=child_id)
         data = self.EntryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        key = request.headers.get(IDEMPOTENCY_KEY)
-        if key is None:
-            entry = services.entry_record(
-                actor=request.user, children=[child], **data.validated_data
-            )
-            recorded = True
-        else:
-            entry, recorded = _entry_record_once(request, key, [child], data.validated_data)
-        response = Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
-        if not recorded:
-            response[REPLAYED] = "true"
-        return response
+        return _entry_record_answer(request, [child], data.validated_data)
 
 
 class EntryAmendApi(NoStoreMixin, APIView):
@@ -274,15 +276,15 @@ class DecisionCreateApi(NoStoreMixin, APIView):
                 raise serializers.ValidationError(f"Unknown agency code '{unknown[0]}'.")
             return agencies
 
-    @extend_schema(request=DecisionCreateInput, responses={201: EntryOutput})
+    @extend_schema(
+        request=DecisionCreateInput, responses={201: EntryOutput}, parameters=[IDEMPOTENCY_KEY_DOC]
+    )
     def post(self, request, child_id):
         child = child_get_for_user(user=request.user, public_id=child_id)
         data = self.DecisionCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.entry_record(
-            actor=request.user, children=[child], kind=EntryKind.DECISION, **data.validated_data
-        )
-        return Response(EntryOutput(entry).data, status=status.HTTP_201_CREATED)
+        fields = {"kind": EntryKind.DECISION, **data.validated_data}
+        return _entry_record_answer(request, [child], fields)
 
 
 class ContributionOutput(serializers.Serializer):

@@ -31,6 +31,24 @@ def test_the_same_request_sent_twice_records_one_entry(bob, child):
     assert AuditEvent.objects.filter(action="entry.record").count() == 1
 
 
+def test_a_decision_sent_twice_through_the_api_is_recorded_once(alice, child):
+    api = token_client(alice)
+    url = reverse("api_decision_create", args=[child.public_id])
+    body = {
+        "event_date": "2026-03-02",
+        "decision_type": "strategy_discussion",
+        "decision_outcome": "section_47_enquiry",
+        "agencies_present": ["sc", "school"],
+        "summary": "Strategy discussion",
+    }
+    first = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="strategy-1")
+    again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="strategy-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Entry.objects.filter(kind=EntryKind.DECISION).count() == 1
+
+
 def test_a_new_key_records_a_new_entry(bob, child):
     api = token_client(bob)
     keyed(api, child, "first")
