@@ -415,7 +415,7 @@ def entry_record_once(
 ) -> tuple[Entry, bool]:
     """entry_record, at most once for each (actor, request key): returns the entry and
     whether this call recorded it. The same request again returns the entry the
-    first one recorded, unchanged and without a second audit row.
+    first one recorded, unchanged, and is audited as a repeat (`entry.repeat`).
 
     The key is written in the entry's own transaction: if the first request failed,
     nothing holds the key and it can be sent again; if it committed, the key is
@@ -443,6 +443,16 @@ def entry_record_once(
             raise
     if earlier.digest != digest:
         raise RequestKeyReused(request_key)
+    # The repeat is answered with the entry, a read of the children's record: audited
+    # as such, which also shows who sends things twice.
+    with transaction.atomic():
+        audit_record_each(
+            actor=actor,
+            action="entry.repeat",
+            children=children,
+            obj=earlier.entry,
+            details={"request_key": request_key},
+        )
     return earlier.entry, False
 
 

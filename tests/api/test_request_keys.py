@@ -29,6 +29,9 @@ def test_the_same_request_sent_twice_records_one_entry(bob, child):
     assert "Idempotent-Replayed" not in first
     assert Entry.objects.count() == 1
     assert AuditEvent.objects.filter(action="entry.record").count() == 1
+    # The repeat is in the audit trail as what it was.
+    repeat = AuditEvent.objects.get(action="entry.repeat")
+    assert (repeat.actor, repeat.child, repeat.object_id) == (bob, child, first.json()["id"])
 
 
 def test_a_decision_sent_twice_through_the_api_is_recorded_once(alice, child):
