@@ -714,60 +714,91 @@ def latency_children_prepare(count: int = 40) -> list[int]:
 
 
 def measure_alert_latency(info: dict) -> dict:
-    import http.client
+    """(f): from the HTTP 201 of a child's fourth concern to its alert row, with a
+    real worker on Redis: first on a quiet system, then while the nightly sweep
+    of the whole county runs on the same worker (`during_sweep`), where a new
+    entry's evaluation queues behind the sweep's slices."""
+    from escalation.tasks import evaluations_sweep
 
-    from chronology.models import Child
-
-    latency_ids = latency_children_prepare()
+    quiet_ids = latency_children_prepare()
+    night_ids = latency_children_prepare(count=NIGHT_SAMPLES)
     queue_purge()
     server = Gunicorn()
     worker = CeleryWorker()
-    samples = []
     try:
-        children = Child.objects.filter(pk__in=latency_ids).order_by("pk")
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        for child in children:
-            body = {
-                **ENTRY_BODY,
-                "event_date": timezone.localdate().isoformat(),
-                "categories": ["neglect.nutrition"],
-            }
-            conn.request(
-                "POST",
-                f"/api/v1/children/{child.public_id}/entries/",
-                json.dumps(body),
-                {
-                    "Content-Type": "application/json",
-                    "Authorization": f"Token {info['bench_token']}",
-                },
-            )
-            response = conn.getresponse()
-            response.read()
-            created = time.perf_counter()
-            check(response.status == 201, str(response.status))
-            while time.perf_counter() - created < 30:
-                if sql(
-                    "SELECT 1 FROM escalation_alert WHERE child_id = %s AND rule_code = "
-                    "'frequency-neglect'",
-                    [child.pk],
-                ):
-                    samples.append(time.perf_counter() - created)
-                    break
-                time.sleep(0.005)
-            else:
-                raise RuntimeError(f"no alert for child {child.pk} within 30 s")
-        conn.close()
+        quiet = alerts_timed(server.port, info, quiet_ids)
+        # Everyone due, as at 01:00, and beat's sweep queued; then the same again.
+        sql("UPDATE escalation_childwatch SET next_check_at = now() - interval '1 minute'")
+        evaluations_sweep.delay()
+        time.sleep(2)  # the sweep and its helper under way
+        started_at = timezone.now()
+        night = alerts_timed(server.port, info, night_ids, while_=lambda: sweep_running(started_at))
     finally:
         worker.stop()
         server.stop()
         queue_purge()
+    return {**percentiles(quiet), "during_sweep": percentiles(night)}
+
+
+# Alerts timed while the nightly sweep runs: as many as the sweep leaves time for.
+NIGHT_SAMPLES = 20
+
+
+def sweep_running(since) -> bool:
+    return bool(sql(DUE_SQL, [since, 2**62, since - datetime.timedelta(days=1), 2**62])[0][0])
+
+
+def alerts_timed(port: int, info: dict, child_ids: list[int], while_=lambda: True) -> list:
+    """POST each child's fourth concern and poll for its frequency alert; the
+    seconds from each 201 to the alert row, while `while_()` holds."""
+    import http.client
+
+    from chronology.models import Child
+
+    samples = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for child in Child.objects.filter(pk__in=child_ids).order_by("pk"):
+        if not while_():
+            break
+        body = {
+            **ENTRY_BODY,
+            "event_date": timezone.localdate().isoformat(),
+            "categories": ["neglect.nutrition"],
+        }
+        conn.request(
+            "POST",
+            f"/api/v1/children/{child.public_id}/entries/",
+            json.dumps(body),
+            {"Content-Type": "application/json", "Authorization": f"Token {info['bench_token']}"},
+        )
+        response = conn.getresponse()
+        response.read()
+        created = time.perf_counter()
+        check(response.status == 201, str(response.status))
+        while time.perf_counter() - created < 60:
+            if sql(
+                "SELECT 1 FROM escalation_alert WHERE child_id = %s AND rule_code = "
+                "'frequency-neglect'",
+                [child.pk],
+            ):
+                samples.append(time.perf_counter() - created)
+                break
+            time.sleep(0.005)
+        else:
+            raise RuntimeError(f"no alert for child {child.pk} within 60 s")
+    conn.close()
+    return samples
+
+
+def percentiles(samples: list) -> dict:
     if not samples:
-        return {"samples": 0, "p50_ms": None, "p95_ms": None, "note": "latency children used up"}
-    samples.sort()
+        return {"samples": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
+    samples = sorted(samples)
     return {
         "samples": len(samples),
         "p50_ms": ms(statistics.median(samples)),
         "p95_ms": ms(samples[min(len(samples) - 1, int(round(len(samples) * 0.95)) - 1)]),
+        "max_ms": ms(samples[-1]),
     }
 
 
@@ -840,6 +871,13 @@ def table(results: dict) -> str:
             "",
             s["p95_ms"] is not None and s["p95_ms"] <= 2000,
         )
+        if "during_sweep" in s:
+            night = s["during_sweep"]
+            rows.append(
+                f"| alert_latency, during the nightly sweep | p50 {night['p50_ms']} ms, "
+                f"p95 {night['p95_ms']} ms, max {night['max_ms']} ms ({night['samples']}) "
+                "| | — | |"
+            )
     head = "| figure | measured | floor | target | |\n| --- | --- | --- | --- | --- |"
     return "\n".join([head, *rows])
 
