@@ -24,6 +24,7 @@ from chronology.vocabulary import EntryKind
 from escalation.services import child_evaluate
 
 from .factories import AgencyFactory, UserFactory
+from .private_redis import private_redis, private_redis_running  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -38,20 +39,6 @@ CONFIGURATION_LOADERS = [
     ("escalation.migrations.0002_default_rule_set", "load_defaults"),
     ("chronology.migrations.0007_default_retention_classes", "load"),
 ]
-
-
-# How this machine's Redis is started (docs: machines/python-svc.md, and
-# scripts/services-up.sh): the tests that stop it start it again with exactly this.
-REDIS_START = [
-    "redis-server",
-    "--daemonize", "yes",
-    "--bind", "127.0.0.1", "-::1",
-    "--port", "6379",
-    "--save", "",
-    "--appendonly", "no",
-    "--dir", "/var/lib/redis",
-    "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
 
 
 def configuration_defaults_load() -> None:

@@ -18,11 +18,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
-import redis
 import time_machine
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,7 +33,8 @@ from escalation import tasks
 from escalation.models import Alert, AlertStatus, ChildWatch
 from escalation.rules import RULE_TYPES
 from neglect_tool.selectors import scoring_config_active
-from tests.conftest import REDIS_START, configuration_defaults_load
+from tests.conftest import configuration_defaults_load
+from tests.private_redis import celery_broker
 
 
 def migration_defaults_load() -> None:
@@ -88,16 +87,6 @@ def frequency_alerts(child):
 # --- Redis and the queue ------------------------------------------------------------------
 
 
-def redis_answers(host: str, port: int) -> bool:
-    client = redis.Redis(host=host, port=port, socket_connect_timeout=0.5)
-    try:
-        return client.ping()
-    except redis.ConnectionError:
-        return False
-    finally:
-        client.close()
-
-
 def wait_until(condition, seconds: float, step: float = 0.05) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -118,27 +107,12 @@ def waits_on_a_lock() -> bool:
 
 
 @pytest.fixture
-def redis_stopped(queue):
-    """Stops this machine's Redis for the test, and always starts it again after."""
-    url = urlsplit(settings.REDIS_URL)
-    host, port = url.hostname, url.port or 6379
-    if (host, port) != ("127.0.0.1", 6379):
-        pytest.skip("stops only this machine's own Redis at 127.0.0.1:6379")
-    subprocess.run(  # noqa: S603 - a fixed command
-        ["redis-cli", "-h", host, "-p", str(port), "shutdown", "nosave"],  # noqa: S607
-        capture_output=True,
-        timeout=10,
-        check=False,
-    )
-    try:
-        assert wait_until(lambda: not redis_answers(host, port), 10), "Redis did not stop"
-        yield
-    finally:
-        Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-        Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-        if not redis_answers(host, port):
-            subprocess.run(REDIS_START, check=True, timeout=30)  # noqa: S603, S607
-        assert wait_until(lambda: redis_answers(host, port), 30), "Redis did not come back"
+def redis_stopped(queue, private_redis_running):
+    """The app publishes to a Redis of the test's own, stopped for the test (the
+    machine's shared Redis is never stopped). Returns the server, to start it again."""
+    with celery_broker(private_redis_running.url):
+        private_redis_running.stop()
+        yield private_redis_running
 
 
 # --- people and patterns -------------------------------------------------------------------
@@ -334,10 +308,7 @@ def test_a_child_marked_while_redis_is_stopped_is_evaluated_by_the_next_sweep(
     assert marked_at is not None
     assert not frequency_alerts(child).exists()
 
-    url = urlsplit(settings.REDIS_URL)
-    Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-    subprocess.run(REDIS_START, check=True, timeout=30)  # noqa: S603, S607
-    assert wait_until(lambda: redis_answers(url.hostname, url.port or 6379), 30)
+    redis_stopped.start()
 
     with time_machine.travel(timezone.now() + tasks.SWEEP_GRACE, tick=False):
         assert tasks.evaluations_sweep() == 1

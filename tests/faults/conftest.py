@@ -5,10 +5,8 @@ served app, on a throwaway cluster of the test's own (PrivatePostgres, below).
 These tests commit (a worker in another process only sees committed rows), so
 they run with `transaction=True` and load the migrations' rows first.
 
-The broker is a Redis database of the faults' own (FAULTS_REDIS_DB, 13 unless
-set) on the server REDIS_URL names, so that flushing it mid-run touches no one
-else's queues. Stopping Redis stops the whole server: the fixture always starts
-it again with this machine's own command.
+The broker is a Redis server of the faults' own (tests/private_redis.py), never
+the machine's shared one: these tests flush it mid-run and stop it.
 """
 
 import contextlib
@@ -26,16 +24,13 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-import kombu.pools
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
 
-from safeguarding.celery import app as celery_app
-from tests.conftest import REDIS_START, configuration_defaults_load
-
-FAULTS_REDIS_DB = int(os.environ.get("FAULTS_REDIS_DB", "13"))
+from tests.conftest import configuration_defaults_load
+from tests.private_redis import celery_broker, free_port, redis_answers
 
 
 def migration_defaults_load() -> None:
@@ -68,18 +63,8 @@ def wait_until(condition, seconds: float, step: float = 0.05) -> bool:
     return bool(condition())
 
 
-def redis_answers(host: str, port: int) -> bool:
-    client = redis.Redis(host=host, port=port, socket_connect_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-    finally:
-        client.close()
-
-
 class Broker:
-    """The faults' own Redis database, and the queue the app publishes to."""
+    """The faults' own Redis server, and the queue the app publishes to."""
 
     def __init__(self, url: str, queue: str):
         self.url = url
@@ -114,35 +99,15 @@ class Broker:
         self.client.flushdb()
 
 
-def _pools_reset() -> None:
-    # The app keeps a connection pool and a producer pool for the broker URL it
-    # first used; drop them so the next publish connects to the URL set now. The
-    # pools live in kombu's registry, keyed by URL: closing one without clearing
-    # the registry would hand the closed pool back at the next publish to that URL
-    # ("Acquire on closed pool"), failing every later test that publishes.
-    kombu.pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
-def broker():
-    """Points the app at the faults' own Redis database and a fresh queue."""
-    assert settings.REDIS_URL, "Set REDIS_URL: the fault tests run on the real Redis"
-    parts = urlsplit(settings.REDIS_URL)
-    url = f"redis://{parts.hostname}:{parts.port or 6379}/{FAULTS_REDIS_DB}"
-    name = f"faults-{uuid.uuid4().hex[:12]}"
-    previous = celery_app.conf.broker_url, celery_app.conf.task_default_queue
-    celery_app.conf.broker_url = url
-    celery_app.conf.task_default_queue = name
-    _pools_reset()
-    found = Broker(url, name)
+def broker(private_redis_running):
+    """Points the app at the faults' own Redis server and a fresh queue."""
+    found = Broker(private_redis_running.url, f"faults-{uuid.uuid4().hex[:12]}")
     try:
-        found.flush()
-        yield found
+        with celery_broker(found.url, found.queue):
+            found.flush()
+            yield found
     finally:
-        celery_app.conf.broker_url, celery_app.conf.task_default_queue = previous
-        _pools_reset()
         try:
             if redis_answers(found.host, found.port):
                 found.flush()
@@ -151,33 +116,9 @@ def broker():
 
 
 @pytest.fixture
-def redis_service(broker):
-    """Stop and start this machine's Redis; it is always running again after the test."""
-    if (broker.host, broker.port) != ("127.0.0.1", 6379):
-        pytest.skip("stops only this machine's own Redis at 127.0.0.1:6379")
-
-    class Service:
-        def stop(self):
-            subprocess.run(  # noqa: S603 - a fixed command
-                ["redis-cli", "-h", broker.host, "-p", str(broker.port), "shutdown", "nosave"],  # noqa: S607
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
-            assert wait_until(lambda: not redis_answers(broker.host, broker.port), 10)
-
-        def start(self):
-            Path("/var/lib/redis").mkdir(parents=True, exist_ok=True)
-            Path("/var/log/redis").mkdir(parents=True, exist_ok=True)
-            if not redis_answers(broker.host, broker.port):
-                subprocess.run(REDIS_START, check=True, timeout=30)  # noqa: S603, S607
-            assert wait_until(lambda: redis_answers(broker.host, broker.port), 30)
-
-    service = Service()
-    try:
-        yield service
-    finally:
-        service.start()
+def redis_service(broker, private_redis_running):
+    """Stop and start the faults' own Redis; it is always running again after the test."""
+    return private_redis_running
 
 
 def database_url_for_tests() -> str:
@@ -300,12 +241,6 @@ def skip_unless_ci(reason: str):
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(f"{reason} (CI must run this test)")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_answers(port: int) -> bool:
