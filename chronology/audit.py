@@ -11,6 +11,11 @@ from .models import AuditEvent, Child
 # commands and workers.
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 
+# What the access rule refused while serving this request: a dict that
+# safeguarding.middleware.AccessRefusalAuditMiddleware makes empty at the start of each
+# request and reads at its end; None for commands and workers.
+refusal_var: ContextVar[dict | None] = ContextVar("refusal", default=None)
+
 
 def _require_transaction() -> None:
     if not transaction.get_connection().in_atomic_block:
@@ -62,3 +67,48 @@ def audit_record_each(
         _audit_row(actor=actor, action=action, child=child, obj=obj, details=details)
         for child in children
     )
+
+
+def access_refusal_wanted() -> bool:
+    """Whether a refusal now would be recorded: inside a request that has noted none
+    yet. Lets a check skip the query that finds the refused object's child."""
+    noted = refusal_var.get()
+    return noted is not None and not noted
+
+
+def access_refused(*, user, asked_for: str, public_id=None, child_id: int | None = None) -> None:
+    """Note that the access rule refused `user` the `asked_for` object ("child",
+    "entry", "alert", "notification") with this public id, about the child with id
+    `child_id` if it exists.
+
+    Nothing is written here: the refusal is usually raised inside the view's
+    transaction, which its 404 rolls back. AccessRefusalAuditMiddleware writes one
+    `access.denied` row after the view, if the request is answered with a 404. The
+    first refusal of a request is the one recorded. Outside a request, a no-op."""
+    noted = refusal_var.get()
+    if noted is None or noted or not getattr(user, "is_authenticated", False):
+        return
+    noted.update(user=user, asked_for=asked_for, public_id=public_id, child_id=child_id)
+
+
+def access_denied_record(*, refusal: dict, path: str, method: str, resolver_match) -> AuditEvent:
+    """One `access.denied` row for a refused read: the user, the route and, if the
+    child exists, the child. Its own transaction: the view's has ended by now."""
+    route = {
+        "path": path,
+        "method": method,
+        "route": getattr(resolver_match, "route", "") or "",
+        "url_name": getattr(resolver_match, "view_name", "") or "",
+    }
+    details = {
+        **route,
+        "asked_for": refusal["asked_for"],
+        "public_id": str(refusal["public_id"] or ""),
+    }
+    with transaction.atomic():
+        row = _audit_row(
+            actor=refusal["user"], action="access.denied", child=None, obj=None, details=details
+        )
+        row.child_id = refusal["child_id"]
+        row.save(force_insert=True)
+    return row

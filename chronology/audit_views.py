@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from agencies.models import Role, User
 from .audit import audit_record
 from .models import AuditEvent, Child, Involvement
 from .retention import retention_review_list
+from .selectors import child_refused
 
 
 def auditor_required(view):
@@ -61,7 +63,10 @@ def audit_home(request):
 @auditor_required
 @transaction.atomic
 def audit_child(request, public_id):
-    child = get_object_or_404(children_audited_by(user=request.user), public_id=public_id)
+    child = children_audited_by(user=request.user).filter(public_id=public_id).first()
+    if child is None:
+        child_refused(user=request.user, public_id=public_id)
+        raise Http404("No child found")
     events = AuditEvent.objects.filter(child=child).select_related("actor", "actor_agency", "child")
     page = Paginator(events.order_by("-occurred_at", "-id"), 100).get_page(request.GET.get("page"))
     audit_record(actor=request.user, action="audit.view_child", child=child, obj=child)

@@ -9,6 +9,7 @@ import datetime
 from collections import defaultdict
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -33,7 +34,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from .audit import request_id_var
+from .audit import access_refusal_wanted, access_refused, request_id_var
 from .models import (
     Adult,
     Allocation,
@@ -148,11 +149,45 @@ def child_get_for_user(*, user, public_id) -> Child:
         .first()
     )
     if child is None:
+        child_refused(user=user, public_id=public_id)
         raise Http404("No child found")
     request_id = request_id_var.get()
     if request_id:
         child._visible_in_request = (user, request_id)
     return child
+
+
+def child_refused(*, user, public_id=None, child: Child | None = None) -> None:
+    """Note, for the access.denied audit row, that `user` was refused this child (by
+    public id, or the child itself), naming the child if it exists."""
+    if not access_refusal_wanted():
+        return
+    if child is not None:
+        public_id, child_id = child.public_id, child.pk
+    else:
+        try:
+            found = Child.objects.filter(public_id=public_id).values_list("pk", flat=True)
+            child_id = found.first()
+        except (ValueError, ValidationError):  # not a UUID: no such child
+            child_id = None
+    access_refused(user=user, asked_for="child", public_id=public_id, child_id=child_id)
+
+
+def entry_refused(*, user, public_id) -> None:
+    """Note that `user` was refused the entry with this public id (see child_refused);
+    the child named is the first the entry is about."""
+    if not access_refusal_wanted():
+        return
+    try:
+        child_id = (
+            EntryChild.objects.filter(entry__public_id=public_id)
+            .order_by("pk")
+            .values_list("child_id", flat=True)
+            .first()
+        )
+    except (ValueError, ValidationError):
+        child_id = None
+    access_refused(user=user, asked_for="entry", public_id=public_id, child_id=child_id)
 
 
 def child_checked_in_this_request(*, user, child: Child) -> bool:
@@ -176,6 +211,7 @@ def entries_for_child(*, user, child: Child, include_superseded: bool = False) -
     queries per row.
     """
     if not child_is_visible_to(user=user, child=child):
+        child_refused(user=user, child=child)
         raise Http404("No child found")
     entries = Entry.objects.filter(child_rows__child=child)
     if not include_superseded:
@@ -190,6 +226,7 @@ def entries_for_child(*, user, child: Child, include_superseded: bool = False) -
 
 def amendments_for_child(*, user, child: Child) -> QuerySet[Amendment]:
     if not child_is_visible_to(user=user, child=child):
+        child_refused(user=user, child=child)
         raise Http404("No child found")
     return Amendment.objects.filter(entry__child_rows__child=child).select_related(
         "entry", "replacement", "author"
@@ -483,6 +520,7 @@ def entry_get_for_user(*, user, public_id) -> Entry:
     )
     entry = Entry.objects.filter(Exists(about_visible), public_id=public_id).first()
     if entry is None:
+        entry_refused(user=user, public_id=public_id)
         raise Http404("No entry found")
     return entry
 

@@ -44,7 +44,7 @@ from .models import (
     NotificationAck,
     StatusPeriod,
 )
-from .selectors import child_checked_in_this_request, child_is_visible_to
+from .selectors import child_checked_in_this_request, child_is_visible_to, child_refused
 from .vocabulary import (
     CARE_TRACK,
     ENDING_STATUSES,
@@ -69,6 +69,7 @@ def _require_write_access(actor, child: Child) -> None:
     if child_checked_in_this_request(user=actor, child=child):
         return
     if not child_is_visible_to(user=actor, child=child):
+        child_refused(user=actor, child=child)
         # The same answer as for a child that does not exist.
         raise PermissionDenied("No child found")
 

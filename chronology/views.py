@@ -64,6 +64,7 @@ from .selectors import (
     children_visible_to,
     chronology_for_child_page,
     chronology_rows,
+    entry_refused,
     notifications_for_user,
     referrals_and_decisions_for_child,
     status_periods_for_child,
@@ -499,10 +500,12 @@ def notification_acknowledge(request, public_id):
         .first()
     )
     if entry is None:
+        entry_refused(user=request.user, public_id=public_id)
         raise Http404("No notification found")
     try:
         services.notification_acknowledge(actor=request.user, entry=entry)
     except PermissionDenied as error:
+        entry_refused(user=request.user, public_id=public_id)
         raise Http404("No notification found") from error
     except ValidationError:
         pass  # acknowledged by someone else meanwhile: the inbox shows who

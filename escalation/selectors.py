@@ -3,10 +3,12 @@
 import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from chronology.audit import access_refusal_wanted, access_refused
 from chronology.models import Allocation, Child
 from chronology.selectors import children_visible_to
 from neglect_tool.models import ScoringConfig
@@ -45,6 +47,16 @@ def alert_get_for_user(*, user, public_id) -> Alert:
         .first()
     )
     if alert is None:
+        if access_refusal_wanted():
+            try:
+                child_id = (
+                    Alert.objects.filter(public_id=public_id)
+                    .values_list("child_id", flat=True)
+                    .first()
+                )
+            except (ValueError, ValidationError):  # not a UUID: no such alert
+                child_id = None
+            access_refused(user=user, asked_for="alert", public_id=public_id, child_id=child_id)
         raise Http404("No alert found")
     return alert
 

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One access.denied audit row for a read the access rule refused with a 404.
+    "safeguarding.middleware.AccessRefusalAuditMiddleware",
     # Marks request.user verified when this session passed its second factor.
     "django_otp.middleware.OTPMiddleware",
     # Idle and absolute session limits, then the second-factor gate (safeguarding/security.py).

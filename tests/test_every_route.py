@@ -206,3 +206,32 @@ def test_the_wrong_role_gets_403(client, request, world):
         if status != 403:
             wrong.append((url, username, status))
     assert not wrong
+
+
+def test_every_refused_read_writes_one_access_denied_row_naming_user_route_and_child(
+    client, charlie, child, world
+):
+    """Each 404 an outsider gets is audited once, with the route asked for and the
+    child the URL's object is about (they all are about `child`)."""
+    from chronology.models import AuditEvent
+
+    api = APIClient()
+    api.force_authenticate(charlie)
+    client.force_login(charlie)
+    wrong = []
+    for name in sorted(n for n, rule in ROUTES.items() if rule[2] == "outsider"):
+        kind, method, _ = ROUTES[name]
+        url = url_for(name, kind, world)
+        before = AuditEvent.objects.count()
+        call(api if name.startswith("api_") else client, method, url)
+        rows = list(AuditEvent.objects.order_by("pk")[before:])
+        denied = [row for row in rows if row.action == "access.denied"]
+        if (
+            len(denied) != 1
+            or denied[0].actor_id != charlie.pk
+            or denied[0].child_id != child.pk
+            or denied[0].details["url_name"] != name
+            or denied[0].details["path"] != url
+        ):
+            wrong.append((url, [(r.action, r.child_id, r.details) for r in denied]))
+    assert not wrong
