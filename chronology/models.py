@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from guardian.models import UserObjectPermissionBase
 
 from agencies.models import Agency
 
@@ -104,6 +105,11 @@ class Child(models.Model):
     # that an export gives them back.
     extra = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    restricted = models.BooleanField(
+        default=False,
+        help_text="Visible only to the users named on it (ChildAccessGrant), even inside an "
+        "involved agency: children of staff, high-profile cases.",
+    )
 
     class Meta:
         verbose_name_plural = "children"
@@ -537,6 +543,88 @@ class BreakGlassAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} opened {self.child} until {self.expires_at:%H:%M}"
+
+
+class AccessGrantKind(models.TextChoices):
+    NAMED = "named", "Named on a restricted record"
+    OUTSIDER = "outsider", "Named outsider, view only"
+
+
+class ChildAccessGrantQuerySet(models.QuerySet):
+    def live_on(self, day):
+        """Grants that give access on `day`: started, last day not passed, not revoked."""
+        return self.filter(
+            Q(last_day__isnull=True) | Q(last_day__gte=day),
+            revoked_at__isnull=True,
+            starts_on__lte=day,
+        )
+
+
+class ChildAccessGrant(UserObjectPermissionBase):
+    """Access to one child named for one user: django-guardian's direct foreign-key
+    object permission (the `view_child` permission on this child), with a period, a
+    reason and who gave it.
+
+    - `named`: the user is named on a restricted child, which their agency's
+      involvement alone no longer opens to them (see Child.restricted);
+    - `outsider`: view-only access for a period, whatever the user's agency, e.g.
+      an independent reviewing officer or a court's children's guardian.
+
+    The period runs from `starts_on` to `last_day` inclusive (no last day: until
+    revoked); revoking ends it at once. Rows are kept after they end. The access rule
+    reads this table in SQL (chronology.selectors.VisibleTo), not through guardian's
+    backend, which would not know the dates (see agencies/backends.py)."""
+
+    content_object = models.ForeignKey(
+        Child, on_delete=models.PROTECT, related_name="access_grants", db_column="child_id"
+    )
+    kind = models.CharField(max_length=10, choices=AccessGrantKind.choices)
+    starts_on = models.DateField()
+    last_day = models.DateField(null=True, blank=True, help_text="The last day of access.")
+    reason = models.TextField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+
+    objects = ChildAccessGrantQuerySet.as_manager()
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = "named access to a child"
+        verbose_name_plural = "named access to children"
+        ordering = ["-granted_at"]
+        # guardian's one row per (user, permission, object) would forbid granting
+        # again after a grant ended; ended grants are kept as the record of access.
+        unique_together = ()
+        indexes = [
+            models.Index(
+                fields=["user", "content_object", "kind"],
+                condition=Q(revoked_at__isnull=True),
+                name="access_grant_live",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__isnull=True) | Q(last_day__gte=models.F("starts_on")),
+                name="access_grant_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="outsider") | Q(last_day__isnull=False),
+                name="outsider_grant_has_last_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.user} for {self.content_object}"
+
+    @property
+    def child(self) -> Child:
+        return self.content_object
 
 
 class LegalHold(models.Model):

@@ -36,11 +36,13 @@ from django.utils import timezone
 
 from .audit import access_refusal_wanted, access_refused, request_id_var
 from .models import (
+    AccessGrantKind,
     Adult,
     Allocation,
     Amendment,
     BreakGlassAccess,
     Child,
+    ChildAccessGrant,
     ChildAdult,
     Entry,
     EntryCategory,
@@ -50,77 +52,146 @@ from .models import (
     StatusPeriod,
 )
 
-# The access rule, for one child row, in SQL. `{child}` is the child's id column as the
-# query names it (a subquery renames its tables); every value is a parameter.
-_VISIBLE_SQL = (
-    "(EXISTS (SELECT 1 FROM chronology_involvement access_involvement"
+# The access rule, for one child row, in SQL. `{child}` and `{restricted}` are the
+# child's columns as the query names them (a subquery renames its tables); every value
+# is a parameter. A restricted child needs the user named on it, and no break-glass
+# opens it; an outsider's grant opens one child to read, whatever the user's agency.
+_INVOLVED_SQL = (
+    "EXISTS (SELECT 1 FROM chronology_involvement access_involvement"
     " WHERE access_involvement.child_id = {child} AND access_involvement.agency_id = %s"
     " AND access_involvement.started_on <= %s"
     " AND (access_involvement.ended_on IS NULL OR access_involvement.ended_on > %s))"
-    " OR EXISTS (SELECT 1 FROM chronology_breakglassaccess access_break_glass"
+)
+_GRANTED_SQL = (
+    "EXISTS (SELECT 1 FROM chronology_childaccessgrant access_grant"
+    " WHERE access_grant.child_id = {child} AND access_grant.user_id = %s"
+    " AND access_grant.kind = %s AND access_grant.revoked_at IS NULL"
+    " AND access_grant.starts_on <= %s"
+    " AND (access_grant.last_day IS NULL OR access_grant.last_day >= %s))"
+)
+_BREAK_GLASS_SQL = (
+    "EXISTS (SELECT 1 FROM chronology_breakglassaccess access_break_glass"
     " WHERE access_break_glass.child_id = {child} AND access_break_glass.user_id = %s"
-    " AND access_break_glass.expires_at > %s))"
+    " AND access_break_glass.expires_at > %s)"
+)
+# To read: involved (and named, if restricted), or an outsider's grant, or break-glass
+# (unrestricted only). To write: the same without the outsider's grant.
+_WRITE_SQL = (
+    f"(({_INVOLVED_SQL} AND (NOT {{restricted}} OR {_GRANTED_SQL}))"
+    f" OR (NOT {{restricted}} AND {_BREAK_GLASS_SQL}))"
+)
+_VISIBLE_SQL = (
+    f"(({_INVOLVED_SQL} AND (NOT {{restricted}} OR {_GRANTED_SQL}))"
+    f" OR {_GRANTED_SQL}"
+    f" OR (NOT {{restricted}} AND {_BREAK_GLASS_SQL}))"
 )
 
 
 class VisibleTo(Expression):
-    """True for a child row that the user with this id, of this agency, may read on
-    `day` at `now` (see children_visible_to).
+    """True for a child row that the user with this id, of this agency, may read
+    (or, with `write`, record entries about) on `day` at `now` (see
+    children_visible_to).
 
-    Written out in SQL because the same condition built from querysets (two
-    Exists over Involvement.objects.active_on and BreakGlassAccess) cost 1.3 ms
-    of Python on every request that opens a child, more than the query itself.
-    The child's id stays an expression, so Django names it right wherever the
-    condition lands, in a subquery too; tests/chronology/test_access_rule.py
-    checks it against the rule as the models state it."""
+    Written out in SQL because the same condition built from querysets (Exists
+    over Involvement.objects.active_on, ChildAccessGrant and BreakGlassAccess) cost
+    1.3 ms of Python on every request that opens a child, more than the query
+    itself. The child's columns stay expressions, so Django names them right
+    wherever the condition lands, in a subquery too;
+    tests/chronology/test_access_rule.py checks it against the list form."""
 
     output_field = BooleanField()
 
-    def __init__(self, *, agency_id: int, user_id: int, day: datetime.date, now):
+    def __init__(
+        self, *, agency_id: int, user_id: int, day: datetime.date, now, write: bool = False
+    ):
         super().__init__()
-        self.child = F("pk")
+        self.child, self.restricted = F("pk"), F("restricted")
         self.agency_id, self.user_id, self.day, self.now = agency_id, user_id, day, now
+        self.write = write
 
     def get_source_expressions(self):
-        return [self.child]
+        return [self.child, self.restricted]
 
     def set_source_expressions(self, exprs):
-        (self.child,) = exprs
+        self.child, self.restricted = exprs
 
     def as_sql(self, compiler, connection):
         child_sql, child_params = compiler.compile(self.child)
-        if child_params:  # the child's id is always a bare column
-            raise ValueError("VisibleTo expects a column for the child")
+        restricted_sql, restricted_params = compiler.compile(self.restricted)
+        if child_params or restricted_params:  # always bare columns
+            raise ValueError("VisibleTo expects the child's columns")
         day = connection.ops.adapt_datefield_value(self.day)
         now = connection.ops.adapt_datetimefield_value(self.now)
-        sql = _VISIBLE_SQL.format(child=child_sql)
-        return sql, (self.agency_id, day, day, self.user_id, now)
+        involved = (self.agency_id, day, day)
+        named = (self.user_id, AccessGrantKind.NAMED, day, day)
+        outsider = (self.user_id, AccessGrantKind.OUTSIDER, day, day)
+        glass = (self.user_id, now)
+        template = _WRITE_SQL if self.write else _VISIBLE_SQL
+        sql = template.format(child=child_sql, restricted=restricted_sql)
+        if self.write:
+            return sql, (*involved, *named, *glass)
+        return sql, (*involved, *named, *outsider, *glass)
 
 
 def children_visible_to(*, user, for_list: bool = False) -> QuerySet[Child]:
-    """The children `user` may read now: an active involvement of the user's agency,
-    or the user's own unexpired break-glass access.
+    """The children `user` may read now: an active involvement of the user's agency
+    (and, for a restricted child, the user named on it by a live grant), or the
+    user's own live outsider's grant, or the user's own unexpired break-glass access
+    to a child that is not restricted.
 
-    Two SQL shapes of the one rule. By default, two EXISTS (`VisibleTo`): the right
-    form to fetch one child, or to check the children of some other rows. With
+    Two SQL shapes of the one rule. By default, EXISTS conditions (`VisibleTo`): the
+    right form to fetch one child, or to check the children of some other rows. With
     `for_list`, the child's id IN (the agency's involvements UNION ALL the user's
-    accesses): the right form to list everything the user may see, because
-    PostgreSQL starts from the agency's involvements and estimates the size of the
-    list right, where the EXISTS form tests each of the county's children (and,
-    misjudging the list as tens of thousands of rows, spends half a second
-    compiling it with JIT). Do not use `for_list` to fetch one child: it would
-    gather every child of a large agency first."""
+    grants and accesses), then the restriction: the right form to list everything
+    the user may see, because PostgreSQL starts from the agency's involvements and
+    estimates the size of the list right, where the EXISTS form tests each of the
+    county's children (and, misjudging the list as tens of thousands of rows, spends
+    half a second compiling it with JIT). Do not use `for_list` to fetch one child:
+    it would gather every child of a large agency first."""
     if not getattr(user, "is_authenticated", False) or not user.reads_records:
         return Child.objects.none()
     today, now = timezone.localdate(), timezone.now()
     if for_list:
         active = Involvement.objects.active_on(today).filter(agency_id=user.agency_id)
         emergency = BreakGlassAccess.objects.filter(user_id=user.pk, expires_at__gt=now)
-        granted = active.values("child_id").union(emergency.values("child_id"), all=True)
-        return Child.objects.filter(pk__in=granted)
+        grants = ChildAccessGrant.objects.live_on(today).filter(user_id=user.pk)
+        outsider = grants.filter(kind=AccessGrantKind.OUTSIDER)
+        granted = active.values("child_id").union(
+            emergency.values("child_id"), outsider.values("content_object_id"), all=True
+        )
+        # A restricted child among them only with the user named on it while the
+        # agency is involved, or by the user's outsider's grant: the same rule as
+        # VisibleTo, checked for restricted children only.
+        involved = Involvement.objects.active_on(today).filter(
+            agency_id=user.agency_id, child_id=OuterRef(OuterRef("pk"))
+        )
+        named = grants.filter(content_object=OuterRef("pk")).filter(
+            Q(kind=AccessGrantKind.OUTSIDER) | Q(Exists(involved), kind=AccessGrantKind.NAMED)
+        )
+        return Child.objects.filter(pk__in=granted).filter(Q(restricted=False) | Exists(named))
     return Child.objects.filter(
         VisibleTo(agency_id=user.agency_id, user_id=user.pk, day=today, now=now)
     )
+
+
+def children_writable_by(*, user) -> QuerySet[Child]:
+    """The children `user` may record entries about: those they may read, except
+    through an outsider's grant, which is view only."""
+    if not getattr(user, "is_authenticated", False) or not user.reads_records:
+        return Child.objects.none()
+    return Child.objects.filter(
+        VisibleTo(
+            agency_id=user.agency_id,
+            user_id=user.pk,
+            day=timezone.localdate(),
+            now=timezone.now(),
+            write=True,
+        )
+    )
+
+
+def child_is_writable_by(*, user, child: Child) -> bool:
+    return children_writable_by(user=user).filter(pk=child.pk).exists()
 
 
 def break_glass_active_for(*, user, child: Child) -> BreakGlassAccess | None:
@@ -140,11 +211,21 @@ def child_get_for_user(*, user, public_id) -> Child:
     """The child with this public id, if `user` may read it. Otherwise 404, the same
     answer as for a child that does not exist, so outsiders learn nothing.
 
-    The child remembers that it passed the check for this user in this request (see
+    The child carries `may_write`: whether the user may also record entries about
+    it (not through an outsider's grant, which is view only), from the same query.
+    It remembers that it passed the check for this user in this request (see
     `child_checked_in_this_request`), so a write in the same request need not ask again."""
+    today, now = timezone.localdate(), timezone.now()
     child = (
         children_visible_to(user=user)
         .select_related("household")
+        .annotate(
+            may_write=VisibleTo(
+                agency_id=user.agency_id, user_id=user.pk, day=today, now=now, write=True
+            )
+            if getattr(user, "is_authenticated", False) and user.reads_records
+            else Value(False)
+        )
         .filter(public_id=public_id)
         .first()
     )
@@ -192,7 +273,7 @@ def entry_refused(*, user, public_id) -> None:
 
 def child_checked_in_this_request(*, user, child: Child) -> bool:
     """Whether this very `child` object came from `child_get_for_user` for this very
-    `user` object while serving the current request.
+    `user` object while serving the current request (and so carries `may_write`).
 
     Only a request has an id (safeguarding.middleware), and each request loads its
     own user, so the answer is never carried from one request to the next: access
@@ -532,11 +613,15 @@ def child_find_for_break_glass(
 
     The only read that looks beyond the user's involvements, so it demands exact
     identifiers (an NHS number, or full name and date of birth) and returns at
-    most one child; the caller must then open it with a written reason."""
+    most one child; the caller must then open it with a written reason.
+
+    A restricted child is never found: break-glass does not open it, and the answer
+    is the same as for no match, so the search does not confirm it exists."""
+    children = Child.objects.filter(restricted=False)
     if nhs_number:
-        matches = Child.objects.filter(nhs_number=nhs_number.replace(" ", ""))
+        matches = children.filter(nhs_number=nhs_number.replace(" ", ""))
     elif given_names and family_name and date_of_birth:
-        matches = Child.objects.filter(
+        matches = children.filter(
             given_names__iexact=given_names.strip(),
             family_name__iexact=family_name.strip(),
             date_of_birth=date_of_birth,

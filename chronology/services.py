@@ -13,23 +13,27 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from agencies.models import Agency, AgencyKind, Role, User
+from agencies.models import RECORD_ROLES, Agency, AgencyKind, Role, User
 
 from .audit import audit_record, audit_record_each
 from .concurrency import check_version
 from .models import (
+    AccessGrantKind,
     Adult,
     Allocation,
     Amendment,
     AmendmentKind,
     BreakGlassAccess,
     Child,
+    ChildAccessGrant,
     ChildAdult,
     DecisionAttendance,
     Entry,
@@ -44,7 +48,12 @@ from .models import (
     NotificationAck,
     StatusPeriod,
 )
-from .selectors import child_checked_in_this_request, child_is_visible_to, child_refused
+from .selectors import (
+    child_checked_in_this_request,
+    child_is_visible_to,
+    child_is_writable_by,
+    child_refused,
+)
 from .vocabulary import (
     CARE_TRACK,
     ENDING_STATUSES,
@@ -60,18 +69,23 @@ from .vocabulary import (
 
 def _require_write_access(actor, child: Child) -> None:
     """Service accounts (imports, command-line tools) act for the operator; everyone
-    else writes only about children their agency is involved with.
+    else writes only about children they may write about: the access rule's write
+    form (an outsider's grant is view only; a restricted child needs the actor named).
 
     A child the actor has just opened with `child_get_for_user`, in this request,
-    has passed this very check already (the same rule, one query earlier)."""
+    carries the answer already (the same rule, one query earlier)."""
     if actor.agency.is_system:
         return
     if child_checked_in_this_request(user=actor, child=child):
-        return
-    if not child_is_visible_to(user=actor, child=child):
-        child_refused(user=actor, child=child)
-        # The same answer as for a child that does not exist.
-        raise PermissionDenied("No child found")
+        allowed = child.may_write
+    else:
+        allowed = child_is_writable_by(user=actor, child=child)
+    if not allowed:
+        if not child_is_visible_to(user=actor, child=child):
+            child_refused(user=actor, child=child)
+            # The same answer as for a child that does not exist.
+            raise PermissionDenied("No child found")
+        raise PermissionDenied("Your access to this child's record is view only.")
 
 
 # --- children and the people around them -------------------------------------------
@@ -695,6 +709,9 @@ def break_glass_open(*, actor, child: Child, reason: str) -> BreakGlassAccess:
         raise ValidationError(
             {"reason": f"Give the reason in at least {BREAK_GLASS_MIN_REASON} characters."}
         )
+    if child.restricted:
+        # Break-glass never opens a restricted record (the access rule ignores it too).
+        raise PermissionDenied("No child found")
     expires_at = timezone.now() + datetime.timedelta(minutes=BREAK_GLASS_MINUTES)
     access = BreakGlassAccess.objects.create(
         user=actor, child=child, reason=reason.strip(), expires_at=expires_at
@@ -750,3 +767,200 @@ def legal_hold_place(*, actor, child: Child, reason: str) -> LegalHold:
         actor=actor, action="legal_hold.place", child=child, obj=hold, details={"reason": reason}
     )
     return hold
+
+
+# --- restricted records and named access ----------------------------------------------
+
+ACCESS_MIN_REASON = 20
+
+
+def _require_access_manager(actor, child: Child) -> None:
+    """Only a manager of an agency involved with the child, who may write about it
+    (so, for a restricted child, is named on it), restricts it or names people."""
+    if actor.role != Role.MANAGER or not actor.reads_records:
+        raise PermissionDenied("Only a manager of an involved agency manages access.")
+    involved = (
+        Involvement.objects.active_on(timezone.localdate())
+        .filter(child=child, agency_id=actor.agency_id)
+        .exists()
+    )
+    if not involved or not child_is_writable_by(user=actor, child=child):
+        raise PermissionDenied("Only a manager of an involved agency manages access.")
+
+
+def _require_reason(reason: str) -> str:
+    reason = reason.strip()
+    if len(reason) < ACCESS_MIN_REASON:
+        raise ValidationError(
+            {"reason": f"Give the reason in at least {ACCESS_MIN_REASON} characters."}
+        )
+    return reason
+
+
+def _locked(child: Child) -> Child:
+    # One change to a child's access at a time: restricting and naming race otherwise.
+    return Child.objects.select_for_update().get(pk=child.pk)
+
+
+@transaction.atomic
+def child_restrict(*, actor, child: Child, reason: str) -> Child:
+    """Mark a child's record restricted: from now on only the users named on it (and
+    outsiders with a live grant) see it, even inside involved agencies.
+
+    Guarantees: only a manager of an involved agency may; the reason is at least
+    20 characters; the manager is named on it at once (open-ended), so the record
+    does not vanish from the person restricting it; audited in this transaction."""
+    _require_access_manager(actor, child)
+    reason = _require_reason(reason)
+    locked = _locked(child)
+    if locked.restricted:
+        raise ValidationError({"restricted": "The record is already restricted."})
+    if not _live_grant(child=child, user=actor, kind=AccessGrantKind.NAMED).exists():
+        access_grant_create(
+            actor=actor,
+            child=child,
+            user=actor,
+            kind=AccessGrantKind.NAMED,
+            reason="Restricted the record and so is named on it",
+        )
+    Child.objects.filter(pk=child.pk).update(restricted=True)
+    child.restricted = True
+    audit_record(
+        actor=actor, action="child.restrict", child=child, obj=child, details={"reason": reason}
+    )
+    return child
+
+
+@transaction.atomic
+def child_unrestrict(*, actor, child: Child, reason: str) -> Child:
+    """Lift a child's restriction: the involved agencies' staff see it again. Named
+    grants are kept (they still record who was named). Audited with the reason."""
+    _require_access_manager(actor, child)
+    reason = _require_reason(reason)
+    locked = _locked(child)
+    if not locked.restricted:
+        raise ValidationError({"restricted": "The record is not restricted."})
+    Child.objects.filter(pk=child.pk).update(restricted=False)
+    child.restricted = False
+    audit_record(
+        actor=actor, action="child.unrestrict", child=child, obj=child, details={"reason": reason}
+    )
+    return child
+
+
+def _live_grant(*, child: Child, user, kind: str):
+    today = timezone.localdate()
+    return ChildAccessGrant.objects.filter(
+        Q(last_day__isnull=True) | Q(last_day__gte=today),
+        content_object=child,
+        user=user,
+        kind=kind,
+        revoked_at__isnull=True,
+    )
+
+
+def _view_child_permission() -> Permission:
+    # guardian's grant row names the permission it gives. get_or_create: tests that
+    # empty every table take Django's permission rows with them.
+    return Permission.objects.get_or_create(
+        content_type=ContentType.objects.get_for_model(Child),
+        codename="view_child",
+        defaults={"name": "Can view child"},
+    )[0]
+
+
+@transaction.atomic
+def access_grant_create(
+    *,
+    actor,
+    child: Child,
+    user,
+    kind: str,
+    reason: str,
+    starts_on: datetime.date | None = None,
+    last_day: datetime.date | None = None,
+) -> ChildAccessGrant:
+    """Name `user` on `child`: `named` for a restricted record (the user's agency
+    must be involved; open-ended unless given a last day), or `outsider` for view
+    access whatever their agency, from `starts_on` (today by default) to `last_day`
+    (required) inclusive. It ends by itself after its last day.
+
+    Guarantees: only a manager of an involved agency may; the user must work with
+    records; the reason is at least 20 characters; one live grant of a kind per
+    user and child; audited in this transaction."""
+    _require_access_manager(actor, child)
+    reason = _require_reason(reason)
+    today = timezone.localdate()
+    starts_on = starts_on or today
+    errors = {}
+    if kind not in AccessGrantKind.values:
+        errors["kind"] = "Choose named access or outsider access."
+    if not (user.is_active and user.role in RECORD_ROLES and not user.agency.is_system):
+        errors["user"] = f"{user} does not work with children's records."
+    if starts_on < today:
+        errors["starts_on"] = "Access cannot start in the past."
+    if kind == AccessGrantKind.OUTSIDER and last_day is None:
+        errors["last_day"] = "Give the last day of an outsider's access."
+    if last_day is not None and last_day < starts_on:
+        errors["last_day"] = "The last day must be on or after the first."
+    if kind == AccessGrantKind.NAMED and "user" not in errors:
+        involved = Involvement.objects.active_on(today).filter(child=child, agency=user.agency)
+        if not involved.exists():
+            errors["user"] = (
+                f"{user.agency} is not involved with this child: give {user} outsider "
+                "access instead."
+            )
+    if errors:
+        raise ValidationError(errors)
+    _locked(child)
+    if _live_grant(child=child, user=user, kind=kind).exists():
+        raise ValidationError({"user": f"{user} already has this access."})
+    grant = ChildAccessGrant(
+        content_object=child,
+        user=user,
+        permission=_view_child_permission(),
+        kind=kind,
+        starts_on=starts_on,
+        last_day=last_day,
+        reason=reason,
+        granted_by=actor,
+    )
+    grant.save(force_insert=True)
+    audit_record(
+        actor=actor,
+        action="access.grant",
+        child=child,
+        obj=grant,
+        details={
+            "user": user.username,
+            "kind": kind,
+            "starts_on": starts_on.isoformat(),
+            "last_day": last_day.isoformat() if last_day else None,
+            "reason": reason,
+        },
+    )
+    return grant
+
+
+@transaction.atomic
+def access_grant_revoke(*, actor, grant: ChildAccessGrant, reason: str) -> ChildAccessGrant:
+    """End a grant now: the user loses the access on their next request. The row
+    stays, with who revoked it, when and why. Audited in this transaction."""
+    child = grant.content_object
+    _require_access_manager(actor, child)
+    reason = _require_reason(reason)
+    now = timezone.now()
+    changed = ChildAccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=actor, revoke_reason=reason
+    )
+    if not changed:
+        raise ValidationError({"grant": "That access has already been revoked."})
+    grant.revoked_at, grant.revoked_by, grant.revoke_reason = now, actor, reason
+    audit_record(
+        actor=actor,
+        action="access.revoke",
+        child=child,
+        obj=grant,
+        details={"user": grant.user.username, "kind": grant.kind, "reason": reason},
+    )
+    return grant

@@ -62,6 +62,7 @@ from .selectors import (
     children_count_by_level_for_user,
     children_search,
     children_visible_to,
+    children_writable_by,
     chronology_for_child_page,
     chronology_rows,
     entry_refused,
@@ -374,9 +375,18 @@ def _form_page(request, child, form, template, page, **extra):
     return render(request, template, {"child": child, "form": form, **extra})
 
 
+def _child_to_write_about(request, public_id):
+    """The child, if the user may record entries about it. Someone who may only read
+    it (an outsider's grant) is told so: they know the child already."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    if not child.may_write:
+        raise PermissionDenied("Your access to this child's record is view only.")
+    return child
+
+
 @login_required
 def entry_create(request, public_id):
-    child = child_get_for_user(user=request.user, public_id=public_id)
+    child = _child_to_write_about(request, public_id)
     form = EntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _record(request, form, children=[child]):
         return _recorded(request, child, "Entry")
@@ -393,7 +403,7 @@ def entry_create(request, public_id):
 
 @login_required
 def visit_create(request, public_id):
-    child = child_get_for_user(user=request.user, public_id=public_id)
+    child = _child_to_write_about(request, public_id)
     form = VisitForm(request.POST or None)
     if (
         request.method == "POST"
@@ -415,7 +425,7 @@ def visit_create(request, public_id):
 
 @login_required
 def decision_create(request, public_id):
-    child = child_get_for_user(user=request.user, public_id=public_id)
+    child = _child_to_write_about(request, public_id)
     form = DecisionForm(request.POST or None)
     if (
         request.method == "POST"
@@ -438,7 +448,7 @@ def decision_create(request, public_id):
 @login_required
 def concern_create(request):
     """A school lead's quick concern: the pupil is picked from the children they may see."""
-    children = children_visible_to(user=request.user).order_by("family_name", "given_names")
+    children = children_writable_by(user=request.user).order_by("family_name", "given_names")
     initial = {"child": request.GET.get("child", "")}
     form = ConcernForm(request.POST or None, children=children, initial=initial)
     if request.method == "POST" and form.is_valid():
