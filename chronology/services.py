@@ -774,7 +774,7 @@ def legal_hold_place(*, actor, child: Child, reason: str) -> LegalHold:
 ACCESS_MIN_REASON = 20
 
 
-def _require_access_manager(actor, child: Child) -> None:
+def access_manager_check(actor, child: Child) -> None:
     """Only a manager of an agency involved with the child, who may write about it
     (so, for a restricted child, is named on it), restricts it or names people."""
     if actor.role != Role.MANAGER or not actor.reads_records:
@@ -810,7 +810,7 @@ def child_restrict(*, actor, child: Child, reason: str) -> Child:
     Guarantees: only a manager of an involved agency may; the reason is at least
     20 characters; the manager is named on it at once (open-ended), so the record
     does not vanish from the person restricting it; audited in this transaction."""
-    _require_access_manager(actor, child)
+    access_manager_check(actor, child)
     reason = _require_reason(reason)
     locked = _locked(child)
     if locked.restricted:
@@ -835,7 +835,7 @@ def child_restrict(*, actor, child: Child, reason: str) -> Child:
 def child_unrestrict(*, actor, child: Child, reason: str) -> Child:
     """Lift a child's restriction: the involved agencies' staff see it again. Named
     grants are kept (they still record who was named). Audited with the reason."""
-    _require_access_manager(actor, child)
+    access_manager_check(actor, child)
     reason = _require_reason(reason)
     locked = _locked(child)
     if not locked.restricted:
@@ -888,7 +888,7 @@ def access_grant_create(
     Guarantees: only a manager of an involved agency may; the user must work with
     records; the reason is at least 20 characters; one live grant of a kind per
     user and child; audited in this transaction."""
-    _require_access_manager(actor, child)
+    access_manager_check(actor, child)
     reason = _require_reason(reason)
     today = timezone.localdate()
     starts_on = starts_on or today
@@ -947,7 +947,7 @@ def access_grant_revoke(*, actor, grant: ChildAccessGrant, reason: str) -> Child
     """End a grant now: the user loses the access on their next request. The row
     stays, with who revoked it, when and why. Audited in this transaction."""
     child = grant.content_object
-    _require_access_manager(actor, child)
+    access_manager_check(actor, child)
     reason = _require_reason(reason)
     now = timezone.now()
     changed = ChildAccessGrant.objects.filter(pk=grant.pk, revoked_at__isnull=True).update(

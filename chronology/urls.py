@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import access_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,5 +24,6 @@ urlpatterns = [
     path("children/<uuid:public_id>/export.pdf", views.export_pdf, name="export_pdf"),
     path("children/<uuid:public_id>/export.csv", views.export_csv, name="export_csv"),
     path("children/<uuid:public_id>/export.json", views.export_json, name="export_json"),
+    path("children/<uuid:public_id>/access/", access_views.child_access, name="child_access"),
     path("children/<uuid:public_id>/", include("neglect_tool.urls")),
 ]

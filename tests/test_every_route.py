@@ -42,6 +42,7 @@ ROUTES = {
     "export_pdf": ("child", "get", "outsider"),
     "export_csv": ("child", "get", "outsider"),
     "export_json": ("child", "get", "outsider"),
+    "child_access": ("child", "get", "outsider"),
     "neglect_map": ("child", "get", "outsider"),
     "household_map": ("child", "get", "outsider"),
     "disagreement_create": ("child", "get", "outsider"),
