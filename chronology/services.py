@@ -889,10 +889,12 @@ def access_grant_create(
     records; the reason is at least 20 characters; one live grant of a kind per
     user and child; audited in this transaction."""
     access_manager_check(actor, child)
-    reason = _require_reason(reason)
+    reason = reason.strip()
     today = timezone.localdate()
     starts_on = starts_on or today
     errors = {}
+    if len(reason) < ACCESS_MIN_REASON:
+        errors["reason"] = f"Give the reason in at least {ACCESS_MIN_REASON} characters."
     if kind not in AccessGrantKind.values:
         errors["kind"] = "Choose named access or outsider access."
     if not (user.is_active and user.role in RECORD_ROLES and not user.agency.is_system):
