@@ -368,15 +368,14 @@ class ImportApi(NoStoreMixin, APIView):
         importer = interchange.import_csv if file_format == "csv" else interchange.import_document
         raw = upload.read()
         interchange.require_single_agency(raw, file_format=file_format, agency=request.user.agency)
-        with transaction.atomic():
-            result = importer(
-                raw,
-                file_name=upload.name,
-                as_agency=request.user.agency,
-                actor=service_account_get(purpose="import"),
-            )
-            for child in result.children.values():
-                audit_record(
-                    actor=request.user, action="import.request", child=child, obj=result.batch
-                )
+        # No transaction around the import: it writes in one of its own, with the
+        # caller's "import.request" audit rows, and a refusal's audit row must
+        # outlive the rollback of everything else.
+        result = importer(
+            raw,
+            file_name=upload.name,
+            as_agency=request.user.agency,
+            actor=service_account_get(purpose="import"),
+            requested_by=request.user,
+        )
         return Response(self.ImportOutput(result).data, status=status.HTTP_201_CREATED)

@@ -122,6 +122,17 @@ def children_visible_to(*, user, for_list: bool = False) -> QuerySet[Child]:
     )
 
 
+def children_with_agency_involved(*, agency) -> QuerySet[Child]:
+    """The children `agency` has an active involvement with today: the agency's half
+    of the access rule (children_visible_to adds a user's own break-glass access).
+
+    Imports use this one: a file may add to an existing child only when the
+    importing agency already works with the child. A person's emergency access is
+    never a reason to write an agency's history into someone else's record."""
+    active = Involvement.objects.active_on(timezone.localdate()).filter(agency_id=agency.pk)
+    return Child.objects.filter(pk__in=active.values("child_id"))
+
+
 def break_glass_active_for(*, user, child: Child) -> BreakGlassAccess | None:
     """The user's unexpired break-glass access to `child`, if that is how they see it."""
     return (
