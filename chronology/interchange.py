@@ -248,9 +248,14 @@ def _date(value: Any, *, required: bool = True) -> datetime.date | None:
     if not isinstance(value, str) or not _DATE_PATTERN.fullmatch(value):
         raise _Bad(f"{_show(value)} is not a date (YYYY-MM-DD)")
     try:
-        return datetime.date.fromisoformat(value)
+        day = datetime.date.fromisoformat(value)
     except ValueError:
         raise _Bad(f"{_show(value)} is not a date (YYYY-MM-DD)") from None
+    # The services' one date rule, so a file cannot carry a date the API refuses.
+    problem = services.date_problem(day=day)
+    if problem:
+        raise _Bad(f"{_show(value)}: {problem}")
+    return day
 
 
 def _time(value: Any) -> datetime.time | None:
