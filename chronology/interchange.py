@@ -49,6 +49,7 @@ from .models import (
     ImportBatch,
 )
 from .selectors import child_is_visible_to, children_with_agency_involved
+from .validators import JSON_MAX_DEPTH, json_problems, printable, text_problem
 from .vocabulary import (
     Category,
     DatePrecision,
@@ -566,6 +567,19 @@ def _read_decision(value: Any, kind: str | None, fields: _Fields, known: _KnownR
 # --- reading a JSON document ------------------------------------------------------------
 
 
+def _json_place(path: list) -> str:
+    """Where a value is in a document: "children[0], name", "events[2], decision.notes"."""
+    place = ""
+    for part in path:
+        if isinstance(part, int):
+            place += f"[{part}]"
+        elif not place:
+            place = str(part)
+        else:
+            place += f".{part}" if not place.endswith("]") else f", {part}"
+    return place or "the document"
+
+
 def _parse_json(text: str) -> dict:
     try:
         document = json.loads(text)
@@ -573,6 +587,16 @@ def _parse_json(text: str) -> dict:
         raise InterchangeError(
             [f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]
         ) from None
+    except RecursionError:
+        raise InterchangeError(
+            [f"the file nests more than {JSON_MAX_DEPTH} levels deep; the format needs 4"]
+        ) from None
+    # Before anything else reads it: text that cannot be stored, or a value nested
+    # too deeply, is reported alone, without echoing values that cannot be shown.
+    problems = _Problems()
+    for path, message in json_problems(document):
+        problems.add(_json_place(path), message)
+    problems.raise_if_any()
     if not isinstance(document, dict):
         raise InterchangeError(["the document must be a JSON object ({...}) at the top level"])
     if document.get("format") != FORMAT:
@@ -846,6 +870,9 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
         missing = [name for name in CSV_COLUMNS if name not in header]
         if missing:
             problems.add("line 1", f"the header lacks the column(s) {', '.join(missing)}")
+        for name in header:
+            if problem := text_problem(name):
+                problems.add("line 1", f"the column name '{printable(name)}' {problem}")
         repeated = sorted({name for name in header if header.count(name) > 1})
         if repeated:
             problems.add("line 1", f"the column '{repeated[0]}' appears twice in the header")
@@ -863,9 +890,25 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
                     f"has {len(values)} values but the header has {len(header)} columns",
                 )
                 continue
+            unstorable = [
+                (name, problem)
+                for name, value in zip(header, values, strict=True)
+                if (problem := text_problem(value))
+            ]
+            for name, problem in unstorable:
+                problems.add(f"line {line}, column '{printable(name)}'", problem)
+            if unstorable:
+                continue
             rows.append((line, dict(zip(header, values, strict=True))))
     except csv.Error as exc:
-        problems.add(f"line {reader.line_num}", f"is not valid CSV: {exc}")
+        if "field limit" in str(exc):
+            # The csv module reads a value of at most csv.field_size_limit() characters.
+            problems.add(
+                f"line {reader.line_num}",
+                f"has a value longer than {csv.field_size_limit()} characters",
+            )
+        else:
+            problems.add(f"line {reader.line_num}", f"is not valid CSV: {exc}")
     return header, rows
 
 
@@ -1560,12 +1603,15 @@ def require_single_agency(raw: bytes, *, file_format: str, agency: Agency) -> No
     except UnicodeDecodeError:
         return
     if file_format == "csv":
-        rows = csv.DictReader(io.StringIO(text))
-        refs = {(row.get("agency") or "").strip() for row in rows}
+        try:
+            rows = csv.DictReader(io.StringIO(text))
+            refs = {(row.get("agency") or "").strip() for row in rows}
+        except csv.Error:
+            return
     else:
         try:
             document = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return
         events = document.get("events", []) if isinstance(document, dict) else []
         refs = {e.get("agency") for e in events if isinstance(e, dict)}

@@ -45,6 +45,7 @@ from .models import (
     StatusPeriod,
 )
 from .selectors import child_checked_in_this_request, child_is_visible_to
+from .validators import storable_text_errors
 from .vocabulary import (
     CARE_TRACK,
     ENDING_STATUSES,
@@ -128,6 +129,13 @@ def child_create(
     """Create a child and give the actor's agency an involvement, so the person who
     recorded the child can go on to see it."""
     date_validate(day=date_of_birth, field="date_of_birth")
+    # Every path checks text before it gets here; this is the last door before the
+    # INSERT, where NUL or a lone surrogate would be a server error.
+    unstorable = storable_text_errors(
+        {"ref": ref, "given_names": given_names, "family_name": family_name, "notes": notes}
+    )
+    if unstorable:
+        raise ValidationError(unstorable)
     child = Child(
         given_names=given_names,
         family_name=family_name,
@@ -284,8 +292,9 @@ def _validate_entry(
     children: Sequence[Child],
     event_date: datetime.date,
     acknowledged_on,
+    texts: dict[str, str | None],
 ) -> None:
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = storable_text_errors(texts)
     for field, day in (("event_date", event_date), ("acknowledged_on", acknowledged_on)):
         problem = date_problem(day=day) if isinstance(day, datetime.date) else None
         if problem:
@@ -381,6 +390,12 @@ def entry_record(
         children=children,
         event_date=event_date,
         acknowledged_on=acknowledged_on,
+        texts={
+            "summary": summary,
+            "child_words": child_words,
+            "action": action,
+            "decision_notes": decision_notes,
+        },
     )
     for child in children:
         _require_write_access(actor, child)
