@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agencies.models import Agency
 
+from . import services
 from .vocabulary import Category, DatePrecision, DecisionOutcome, DecisionType, EntryKind, Severity
 
 # Kinds the general entry form records. Status, allocation, decision and
@@ -37,8 +38,10 @@ class DateInput(forms.DateInput):
 
 
 def _not_in_future(day: datetime.date) -> datetime.date:
-    if day and day > timezone.localdate():
-        raise ValidationError("The date cannot be in the future.")
+    # The services' date rule, shown on the field before anything is sent on.
+    problem = services.date_problem(day=day)
+    if problem:
+        raise ValidationError(problem)
     return day
 
 

@@ -48,7 +48,8 @@ from .models import (
     EntryChild,
     ImportBatch,
 )
-from .selectors import child_is_visible_to
+from .selectors import child_is_visible_to, children_with_agency_involved
+from .validators import JSON_MAX_DEPTH, json_problems, printable, text_problem
 from .vocabulary import (
     Category,
     DatePrecision,
@@ -128,6 +129,30 @@ class InterchangeError(Exception):
         super().__init__("\n".join(self.messages))
 
 
+class ImportRefused(InterchangeError):
+    """A file naming existing children that the importing agency does not work with.
+
+    The messages are those for a ref nobody has (see `_UNKNOWN_CHILD`), so that a
+    refusal tells the importer nothing about the child; `refs` are the refs refused,
+    for the audit trail only."""
+
+    def __init__(self, messages: Iterable[str], *, refs: Iterable[str]):
+        super().__init__(messages)
+        self.refs = sorted(set(refs))
+
+
+# One message for a child ref that nobody has and for one the importing agency does
+# not work with, so that an import cannot be used to find out who is on the system.
+_UNKNOWN_CHILD = "no child your agency works with has ref '{ref}'"
+# A JSON document creates the children it names that do not exist; a ref held by a
+# child the agency does not work with cannot be created again, nor used. The answer
+# is the same whatever name and date of birth the document gives.
+_REF_NOT_YOURS = (
+    "no child your agency works with has ref '{ref}', and a new child cannot be given "
+    "it; use another ref"
+)
+
+
 @dataclass
 class ImportResult:
     batch: ImportBatch
@@ -144,6 +169,8 @@ class _Problems:
     def __init__(self) -> None:
         self.messages: list[str] = []
         self.count = 0
+        # Refs of existing children the importing agency does not work with.
+        self.refused: set[str] = set()
 
     def add(self, place: str, message: str) -> None:
         self.count += 1
@@ -156,6 +183,8 @@ class _Problems:
         messages = list(self.messages)
         if self.count > MAX_ERRORS:
             messages.append(f"... and {self.count - MAX_ERRORS} more problems not shown")
+        if self.refused:
+            raise ImportRefused(messages, refs=self.refused)
         raise InterchangeError(messages)
 
 
@@ -220,9 +249,14 @@ def _date(value: Any, *, required: bool = True) -> datetime.date | None:
     if not isinstance(value, str) or not _DATE_PATTERN.fullmatch(value):
         raise _Bad(f"{_show(value)} is not a date (YYYY-MM-DD)")
     try:
-        return datetime.date.fromisoformat(value)
+        day = datetime.date.fromisoformat(value)
     except ValueError:
         raise _Bad(f"{_show(value)} is not a date (YYYY-MM-DD)") from None
+    # The services' one date rule, so a file cannot carry a date the API refuses.
+    problem = services.date_problem(day=day)
+    if problem:
+        raise _Bad(f"{_show(value)}: {problem}")
+    return day
 
 
 def _time(value: Any) -> datetime.time | None:
@@ -367,6 +401,8 @@ class _KnownRefs:
     csv: bool = False
 
     def missing(self, what: str, ref: str) -> str:
+        if self.csv and what == "child":
+            return _UNKNOWN_CHILD.format(ref=ref)
         if self.csv:
             return f"no {what} has {'code' if what == 'agency' else 'ref'} '{ref}'"
         plural = {"child": "children", "adult": "adults", "agency": "agencies"}[what]
@@ -531,6 +567,19 @@ def _read_decision(value: Any, kind: str | None, fields: _Fields, known: _KnownR
 # --- reading a JSON document ------------------------------------------------------------
 
 
+def _json_place(path: list) -> str:
+    """Where a value is in a document: "children[0], name", "events[2], decision.notes"."""
+    place = ""
+    for part in path:
+        if isinstance(part, int):
+            place += f"[{part}]"
+        elif not place:
+            place = str(part)
+        else:
+            place += f".{part}" if not place.endswith("]") else f", {part}"
+    return place or "the document"
+
+
 def _parse_json(text: str) -> dict:
     try:
         document = json.loads(text)
@@ -538,6 +587,16 @@ def _parse_json(text: str) -> dict:
         raise InterchangeError(
             [f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]
         ) from None
+    except RecursionError:
+        raise InterchangeError(
+            [f"the file nests more than {JSON_MAX_DEPTH} levels deep; the format needs 4"]
+        ) from None
+    # Before anything else reads it: text that cannot be stored, or a value nested
+    # too deeply, is reported alone, without echoing values that cannot be shown.
+    problems = _Problems()
+    for path, message in json_problems(document):
+        problems.add(_json_place(path), message)
+    problems.raise_if_any()
     if not isinstance(document, dict):
         raise InterchangeError(["the document must be a JSON object ({...}) at the top level"])
     if document.get("format") != FORMAT:
@@ -606,7 +665,7 @@ def _plan_document(document: dict, *, as_agency: Agency, actor) -> _Plan:
         problems.add("children", "the document names no child")
 
     agencies = _plan_agencies(agency_records, problems)
-    children = _plan_children(child_records, problems)
+    children = _plan_children(child_records, problems, as_agency=as_agency)
     adults = _plan_adults(adult_records, problems)
     # Every ref defined counts as known, even on a record with problems of its own,
     # so that one bad child is reported once and not again at each of its events.
@@ -675,9 +734,21 @@ def _plan_agencies(records: list[tuple[int, dict]], problems: _Problems) -> list
     return plans
 
 
-def _plan_children(records: list[tuple[int, dict]], problems: _Problems) -> list[_ChildPlan]:
-    """A document child is the existing child of the same ref, or a new one."""
-    existing = Child.objects.in_bulk([r["ref"] for _, r in records], field_name="ref")
+def _plan_children(
+    records: list[tuple[int, dict]], problems: _Problems, *, as_agency: Agency
+) -> list[_ChildPlan]:
+    """A document child is the existing child of the same ref, or a new one.
+
+    An existing child is used only when `as_agency` works with it already (an
+    import never grants access); any other existing ref refuses the whole file,
+    with the same answer whatever the document says about the child."""
+    refs = [r["ref"] for _, r in records]
+    existing = Child.objects.in_bulk(refs, field_name="ref")
+    ours = set(
+        children_with_agency_involved(agency=as_agency)
+        .filter(ref__in=refs)
+        .values_list("ref", flat=True)
+    )
     plans = []
     for index, record in records:
         place = _place("children", index, record)
@@ -698,6 +769,12 @@ def _plan_children(records: list[tuple[int, dict]], problems: _Problems) -> list
         sex = fields.read("sex", _choice(Sex, "sex"), record.get("sex"))
         notes = fields.read("notes", _text, record.get("notes"))
         child = existing.get(record["ref"])
+        if child is not None and child.ref not in ours:
+            # Checked before anything about the child is compared, so that nothing
+            # about it (its name, its date of birth) decides or shows in the answer.
+            problems.refused.add(child.ref)
+            problems.add(f"{place}, ref", _REF_NOT_YOURS.format(ref=child.ref))
+            continue
         if child is not None and name:
             # Refs are the case's own identifiers; a different name or birth date means
             # the file is about someone else, and merging two children's records would
@@ -793,6 +870,9 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
         missing = [name for name in CSV_COLUMNS if name not in header]
         if missing:
             problems.add("line 1", f"the header lacks the column(s) {', '.join(missing)}")
+        for name in header:
+            if problem := text_problem(name):
+                problems.add("line 1", f"the column name '{printable(name)}' {problem}")
         repeated = sorted({name for name in header if header.count(name) > 1})
         if repeated:
             problems.add("line 1", f"the column '{repeated[0]}' appears twice in the header")
@@ -810,9 +890,25 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
                     f"has {len(values)} values but the header has {len(header)} columns",
                 )
                 continue
+            unstorable = [
+                (name, problem)
+                for name, value in zip(header, values, strict=True)
+                if (problem := text_problem(value))
+            ]
+            for name, problem in unstorable:
+                problems.add(f"line {line}, column '{printable(name)}'", problem)
+            if unstorable:
+                continue
             rows.append((line, dict(zip(header, values, strict=True))))
     except csv.Error as exc:
-        problems.add(f"line {reader.line_num}", f"is not valid CSV: {exc}")
+        if "field limit" in str(exc):
+            # The csv module reads a value of at most csv.field_size_limit() characters.
+            problems.add(
+                f"line {reader.line_num}",
+                f"has a value longer than {csv.field_size_limit()} characters",
+            )
+        else:
+            problems.add(f"line {reader.line_num}", f"is not valid CSV: {exc}")
     return header, rows
 
 
@@ -826,7 +922,12 @@ def _plan_csv(text: str, *, file_name: str, as_agency: Agency, actor) -> _Plan:
 
     child_refs = {ref for _, row in rows for ref in _split_list(row["children"])}
     agency_codes = {row["agency"].strip() for _, row in rows}
-    children = Child.objects.in_bulk(child_refs, field_name="ref")
+    # Only children the importing agency works with are known: any other ref, taken
+    # or not, is answered alike (an import never grants access).
+    children = children_with_agency_involved(agency=as_agency).in_bulk(child_refs, field_name="ref")
+    problems.refused.update(
+        Child.objects.filter(ref__in=child_refs - set(children)).values_list("ref", flat=True)
+    )
     agencies = {
         code: agency
         for code, agency in Agency.objects.in_bulk(agency_codes, field_name="code").items()
@@ -932,6 +1033,8 @@ def _import(
     file_name: str,
     as_agency: Agency,
     actor,
+    requested_by,
+    file_format: str,
     progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
     # The size first: a huge file is refused without being decoded or parsed.
@@ -939,8 +1042,8 @@ def _import(
     text = _decode(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
     _check_not_imported(sha256)
-    plan = plan_from_text(text)
     try:
+        plan = plan_from_text(text)
         with transaction.atomic():
             return _write(
                 plan,
@@ -948,8 +1051,21 @@ def _import(
                 file_name=file_name[:FILE_NAME_MAX],
                 as_agency=as_agency,
                 actor=actor,
+                requested_by=requested_by,
                 progress=progress,
             )
+    except ImportRefused as exc:
+        # Written after the import's transaction has rolled back, in one of its own,
+        # so that the attempt stays on record though nothing of the file does.
+        _refusal_record(
+            exc,
+            actor=requested_by or actor,
+            as_agency=as_agency,
+            file_name=file_name[:FILE_NAME_MAX],
+            file_format=file_format,
+            sha256=sha256,
+        )
+        raise
     except IntegrityError as exc:
         # Something changed between the checks and the write. The transaction has
         # rolled back; the likeliest cause, the same file imported at the same time,
@@ -960,12 +1076,30 @@ def _import(
         ) from exc
 
 
+def _refusal_record(exc: ImportRefused, *, actor, as_agency, file_name, file_format, sha256):
+    """One `import.refused` audit row for an import naming children the importing
+    agency does not work with. Not tied to a child: the refs are in its details."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="import.refused",
+            details={
+                "as_agency": as_agency.code,
+                "file_name": file_name,
+                "format": file_format,
+                "sha256": sha256,
+                "refs": exc.refs,
+            },
+        )
+
+
 def import_document(
     raw: bytes,
     *,
     file_name: str,
     as_agency: Agency,
     actor,
+    requested_by=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import one interchange JSON document, all or nothing.
@@ -974,10 +1108,17 @@ def import_document(
     parsed), UTF-8, not imported before (by sha256) and entirely valid, or
     InterchangeError lists what is wrong and nothing is saved. Otherwise one
     ImportBatch, the document's agencies and children (matched by code and ref,
-    created when missing; an existing record is used as it is, and an existing child
-    whose name or birth date differs is refused), its adults, involvements for
-    `as_agency` and each agency with events, and every event are written in one
-    transaction, audited as by the services plus one "import" audit row per child.
+    created when missing), its adults, involvements for `as_agency` and each agency
+    with events on the children it creates, and every event are written in one
+    transaction, audited as by the services plus one "import" audit row per child
+    (and one "import.request" row per child for `requested_by`, the person who
+    asked, when the actor is a service account acting for them).
+
+    An import never grants access to an existing child: one is used only when
+    `as_agency` works with it already (and its name and birth date match), and no
+    involvement is ever added to it. A file naming any other existing child is
+    refused whole (ImportRefused), answered as for a ref nobody has, and audited
+    as "import.refused" in a transaction of its own.
     `progress(done, total)` is called every PROGRESS_EVERY events and at the end.
     """
     return _import(
@@ -986,6 +1127,8 @@ def import_document(
         file_name=file_name,
         as_agency=as_agency,
         actor=actor,
+        requested_by=requested_by,
+        file_format="json",
         progress=progress,
     )
 
@@ -996,13 +1139,15 @@ def import_csv(
     file_name: str,
     as_agency: Agency,
     actor,
+    requested_by=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import a CSV chronology (one event a row), all or nothing.
 
     As import_document, except that children and agencies are not created: each is
-    matched by ref / code among existing records, and an unknown one is an error
-    naming its line. Every error names the line and column.
+    matched by ref / code among existing records (children among those `as_agency`
+    works with), and an unknown one is an error naming its line. Every error names
+    the line and column.
     """
     return _import(
         raw,
@@ -1010,6 +1155,8 @@ def import_csv(
         file_name=file_name,
         as_agency=as_agency,
         actor=actor,
+        requested_by=requested_by,
+        file_format="csv",
         progress=progress,
     )
 
@@ -1021,10 +1168,12 @@ def _write(
     file_name: str,
     as_agency: Agency,
     actor,
+    requested_by,
     progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
     """Write a checked plan. Runs inside the caller's transaction; raising rolls it all back."""
     reason = f"Imported from {file_name}"
+    _recheck_existing_children(plan, as_agency=as_agency)
     batch = ImportBatch.objects.create(
         agency=as_agency,
         imported_by=actor,
@@ -1078,7 +1227,15 @@ def _write(
             adult = link.adult
         adults[a.ref] = adult
 
-    _grant_involvements(plan, children, agencies, as_agency=as_agency, actor=actor, reason=reason)
+    created = {c.ref for c in plan.children if c.existing is None}
+    _grant_involvements(
+        plan,
+        {ref: child for ref, child in children.items() if ref in created},
+        agencies,
+        as_agency=as_agency,
+        actor=actor,
+        reason=reason,
+    )
 
     # Date order, so that status periods and allocations open and close correctly;
     # the file's order breaks ties (a plan ending and another starting on one day).
@@ -1128,7 +1285,28 @@ def _write(
             obj=batch,
             details={"file_name": file_name, "sha256": sha256, "entries": per_child[ref]},
         )
+        if requested_by is not None and requested_by != actor:
+            audit_record(actor=requested_by, action="import.request", child=child, obj=batch)
     return ImportResult(batch=batch, children=children, entries=total)
+
+
+def _recheck_existing_children(plan: _Plan, *, as_agency: Agency) -> None:
+    """The plan was checked before the transaction; an involvement that ended in
+    between must not let the file through. Locks nothing: an involvement that ends
+    during the write ends after it, as if the import had come first."""
+    existing = {c.ref for c in plan.children if c.existing is not None}
+    if not existing:
+        return
+    ours = set(
+        children_with_agency_involved(agency=as_agency)
+        .filter(ref__in=existing)
+        .values_list("ref", flat=True)
+    )
+    if existing - ours:
+        refused = sorted(existing - ours)
+        raise ImportRefused(
+            [f"children: {_UNKNOWN_CHILD.format(ref=ref)}" for ref in refused], refs=refused
+        )
 
 
 def _service(place: str, function, **kwargs):
@@ -1158,9 +1336,10 @@ def _household_name(plan: _Plan, children: dict[str, Child]) -> str:
 
 
 def _grant_involvements(plan, children, agencies, *, as_agency, actor, reason) -> None:
-    """Give each agency with events about a child an involvement from its first such
-    event, and the importing agency one too (from today when it has no events), so
-    that everyone whose history this is can see it."""
+    """Give each agency with events about a child the import created an involvement
+    from its first such event, and the importing agency one too (from today when it
+    has no events), so that everyone whose history this is can see it. `children`
+    holds only the created ones: an existing child's access is never changed here."""
     first: dict[tuple[str, int], tuple[datetime.date, Agency]] = {}
     for event in plan.events:
         agency = agencies[event.agency]
@@ -1424,12 +1603,15 @@ def require_single_agency(raw: bytes, *, file_format: str, agency: Agency) -> No
     except UnicodeDecodeError:
         return
     if file_format == "csv":
-        rows = csv.DictReader(io.StringIO(text))
-        refs = {(row.get("agency") or "").strip() for row in rows}
+        try:
+            rows = csv.DictReader(io.StringIO(text))
+            refs = {(row.get("agency") or "").strip() for row in rows}
+        except csv.Error:
+            return
     else:
         try:
             document = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return
         events = document.get("events", []) if isinstance(document, dict) else []
         refs = {e.get("agency") for e in events if isinstance(e, dict)}

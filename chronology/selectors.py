@@ -194,6 +194,19 @@ def child_is_writable_by(*, user, child: Child) -> bool:
     return children_writable_by(user=user).filter(pk=child.pk).exists()
 
 
+def children_with_agency_involved(*, agency) -> QuerySet[Child]:
+    """The children `agency` has an active involvement with today: the agency's half
+    of the access rule (children_visible_to adds a user's own break-glass access).
+
+    Imports use this one: a file may add to an existing child only when the
+    importing agency already works with the child. A person's emergency access is
+    never a reason to write an agency's history into someone else's record. Nor is
+    an agency's involvement with a restricted record: only the people named on it
+    see it, so a file never reaches it (they record there one entry at a time)."""
+    active = Involvement.objects.active_on(timezone.localdate()).filter(agency_id=agency.pk)
+    return Child.objects.filter(pk__in=active.values("child_id"), restricted=False)
+
+
 def break_glass_active_for(*, user, child: Child) -> BreakGlassAccess | None:
     """The user's unexpired break-glass access to `child`, if that is how they see it."""
     return (

@@ -54,6 +54,7 @@ from .selectors import (
     child_is_writable_by,
     child_refused,
 )
+from .validators import storable_text_errors
 from .vocabulary import (
     CARE_TRACK,
     ENDING_STATUSES,
@@ -65,6 +66,38 @@ from .vocabulary import (
     EntryKind,
     Status,
 )
+
+# --- the one date rule -------------------------------------------------------------------
+
+# The earliest date any record may carry. A chronology reaches back into a parent's
+# own childhood, so it needs decades, but nothing in a living child's case comes
+# before 1900. A floor far from year 1 also keeps every date sum that scores and
+# rules make (a lookback of months or years before an event) inside the calendar
+# that Python's dates and PostgreSQL's can hold: "0001-01-01" once made every
+# back-test fail with "year -1 is out of range".
+DATE_FLOOR = datetime.date(1900, 1, 1)
+DATE_TOO_EARLY = "The date cannot be before 1 January 1900."
+DATE_IN_FUTURE = "The date cannot be in the future."
+
+
+def date_problem(*, day: datetime.date | None) -> str | None:
+    """What is wrong with a date a record would carry, or None. The one rule for
+    every path (forms, the API, imports, amendments): not before DATE_FLOOR, not
+    after today. A date of birth too: the system has no record of unborn children."""
+    if day is None:
+        return None
+    if day < DATE_FLOOR:
+        return DATE_TOO_EARLY
+    if day > timezone.localdate():
+        return DATE_IN_FUTURE
+    return None
+
+
+def date_validate(*, day: datetime.date | None, field: str) -> None:
+    """Raise ValidationError naming `field` when `day` breaks the date rule."""
+    problem = date_problem(day=day)
+    if problem:
+        raise ValidationError({field: problem})
 
 
 def _require_write_access(actor, child: Child) -> None:
@@ -110,6 +143,14 @@ def child_create(
 ) -> Child:
     """Create a child and give the actor's agency an involvement, so the person who
     recorded the child can go on to see it."""
+    date_validate(day=date_of_birth, field="date_of_birth")
+    # Every path checks text before it gets here; this is the last door before the
+    # INSERT, where NUL or a lone surrogate would be a server error.
+    unstorable = storable_text_errors(
+        {"ref": ref, "given_names": given_names, "family_name": family_name, "notes": notes}
+    )
+    if unstorable:
+        raise ValidationError(unstorable)
     child = Child(
         given_names=given_names,
         family_name=family_name,
@@ -264,8 +305,15 @@ def _validate_entry(
     decision_outcome: str | None,
     scores: dict | None,
     children: Sequence[Child],
+    event_date: datetime.date,
+    acknowledged_on,
+    texts: dict[str, str | None],
 ) -> None:
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = storable_text_errors(texts)
+    for field, day in (("event_date", event_date), ("acknowledged_on", acknowledged_on)):
+        problem = date_problem(day=day) if isinstance(day, datetime.date) else None
+        if problem:
+            errors[field] = problem
     if kind not in EntryKind.values:
         errors["kind"] = f"Unknown kind '{kind}'."
     unknown = [c for c in categories if c not in Category.values]
@@ -355,6 +403,14 @@ def entry_record(
         decision_outcome=decision_outcome,
         scores=scores,
         children=children,
+        event_date=event_date,
+        acknowledged_on=acknowledged_on,
+        texts={
+            "summary": summary,
+            "child_words": child_words,
+            "action": action,
+            "decision_notes": decision_notes,
+        },
     )
     for child in children:
         _require_write_access(actor, child)

@@ -311,6 +311,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "safeguarding.api.exception_handler",
+    # DRF's parsers, with JSON limited in depth (a deep body was a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "safeguarding.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

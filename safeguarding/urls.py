@@ -17,3 +17,9 @@ urlpatterns = [
     path("", include("escalation.urls")),
     path("", include("chronology.urls")),
 ]
+
+# JSON for the API, Django's pages for everything else (safeguarding/errors.py).
+handler400 = "safeguarding.errors.bad_request"
+handler403 = "safeguarding.errors.permission_denied"
+handler404 = "safeguarding.errors.page_not_found"
+handler500 = "safeguarding.errors.server_error"

@@ -851,7 +851,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_decoded_or_parsed(
 
 
 def test_the_import_command_refuses_a_huge_file_without_reading_it(
-    tmp_path, social_care, importer, settings, monkeypatch
+    mallory, tmp_path, social_care, importer, settings, monkeypatch
 ):
     settings.IMPORT_MAX_BYTES = 20 * MB
     path = tmp_path / "huge.json"
@@ -862,7 +862,7 @@ def test_the_import_command_refuses_a_huge_file_without_reading_it(
     before = table_counts()
 
     with pytest.raises(CommandError, match=r"the file is 50\.0 MB; the limit is 20 MB"):
-        call_command("import_chronology", str(path), "--as-agency", "sc")
+        call_command("import_chronology", str(path), "--as-agency", "sc", "--user", "mallory")
 
     assert read == []
     assert table_counts() == before
@@ -955,7 +955,7 @@ BAD_CSV = [
     (
         "unknown child",
         f"{CSV_HEADER}\n2024-01-02,,school,R1;R9,note,,,Hi,,,\n",
-        "line 2, column 'children': no child has ref 'R9'",
+        "line 2, column 'children': no child your agency works with has ref 'R9'",
     ),
     (
         "unknown agency",
@@ -1141,8 +1141,8 @@ def run(command: str, *args) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_the_import_command_imports_a_json_file_and_reports_progress(social_care, db):
-    out, err = run("import_chronology", str(CASE_Q), "--as-agency", "sc")
+def test_the_import_command_imports_a_json_file_and_reports_progress(mallory, social_care, db):
+    out, err = run("import_chronology", str(CASE_Q), "--as-agency", "sc", "--user", "mallory")
 
     assert "Imported 66/66 events" in err
     assert (
@@ -1154,26 +1154,48 @@ def test_the_import_command_imports_a_json_file_and_reports_progress(social_care
 
 
 def test_the_import_command_imports_csv_by_extension_or_by_format(
-    tmp_path, csv_children, social_care, importer
+    mallory, tmp_path, csv_children, social_care, importer
 ):
-    out, _ = run("import_chronology", str(DATA / "events.csv"), "--as-agency", "sc")
+    out, _ = run(
+        "import_chronology", str(DATA / "events.csv"), "--as-agency", "sc", "--user", "mallory"
+    )
     assert "Imported 5 events about 2 children" in out
 
     renamed = tmp_path / "events.txt"
     renamed.write_bytes((DATA / "events.csv").read_bytes().replace(b"Monitor", b"Watch"))
-    out, _ = run("import_chronology", str(renamed), "--as-agency", "sc", "--format", "csv")
+    out, _ = run(
+        "import_chronology",
+        str(renamed),
+        "--as-agency",
+        "sc",
+        "--user",
+        "mallory",
+        "--format",
+        "csv",
+    )
     assert "Imported 5 events" in out
     assert Entry.objects.count() == 10
 
 
-def test_the_import_command_refuses_an_unknown_agency_or_format(tmp_path, social_care):
+def test_the_import_command_refuses_an_unknown_agency_or_format(mallory, tmp_path, social_care):
     with pytest.raises(CommandError, match="No agency has the code 'nowhere'"):
-        call_command("import_chronology", str(CASE_Q), "--as-agency", "nowhere")
+        call_command(
+            "import_chronology", str(CASE_Q), "--as-agency", "nowhere", "--user", "mallory"
+        )
     with pytest.raises(CommandError, match="Cannot tell the format of 'case_q.txt'"):
-        call_command("import_chronology", str(tmp_path / "case_q.txt"), "--as-agency", "sc")
+        call_command(
+            "import_chronology",
+            str(tmp_path / "case_q.txt"),
+            "--as-agency",
+            "sc",
+            "--user",
+            "mallory",
+        )
 
 
-def test_the_import_command_lists_the_problems_of_a_bad_file(tmp_path, social_care, importer):
+def test_the_import_command_lists_the_problems_of_a_bad_file(
+    mallory, tmp_path, social_care, importer
+):
     document = small_document()
     set_path(document, "events.0.categories", ["neglect.food"])
     set_path(document, "events.1.date", "2013-02-30")
@@ -1182,7 +1204,7 @@ def test_the_import_command_lists_the_problems_of_a_bad_file(tmp_path, social_ca
     before = table_counts()
 
     with pytest.raises(CommandError) as caught:
-        call_command("import_chronology", str(path), "--as-agency", "sc")
+        call_command("import_chronology", str(path), "--as-agency", "sc", "--user", "mallory")
 
     assert str(caught.value).splitlines() == [
         "bad.json was not imported; nothing was saved:",
@@ -1193,9 +1215,9 @@ def test_the_import_command_lists_the_problems_of_a_bad_file(tmp_path, social_ca
 
 
 def test_the_export_command_writes_json_for_children_named_by_ref_or_public_id(
-    tmp_path, social_care, db
+    mallory, tmp_path, social_care, db
 ):
-    run("import_chronology", str(CASE_Q), "--as-agency", "sc")
+    run("import_chronology", str(CASE_Q), "--as-agency", "sc", "--user", "mallory")
     c2 = Child.objects.get(ref="C2")
     output = tmp_path / "out.json"
 
@@ -1206,8 +1228,8 @@ def test_the_export_command_writes_json_for_children_named_by_ref_or_public_id(
     assert AuditEvent.objects.filter(action="export", actor__username="system-export").count() == 2
 
 
-def test_the_export_command_writes_csv_to_stdout(social_care, db):
-    run("import_chronology", str(CASE_Q), "--as-agency", "sc")
+def test_the_export_command_writes_csv_to_stdout(mallory, social_care, db):
+    run("import_chronology", str(CASE_Q), "--as-agency", "sc", "--user", "mallory")
 
     out, err = run("export_chronology", "C2", "--format", "csv")
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies.models import Agency
+from agencies.models import Agency, Role, User
 from agencies.services import service_account_get
 from chronology import interchange
 
@@ -14,7 +14,8 @@ FORMATS = {".json": "json", ".csv": "csv"}
 class Command(BaseCommand):
     help = (
         "Import a chronology interchange file (JSON document or CSV) on behalf of an agency. "
-        "The whole file is checked first; any problem is listed and nothing is saved."
+        "The whole file is checked first; any problem is listed and nothing is saved. "
+        "It adds to an existing child only when the agency already works with the child."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +24,15 @@ class Command(BaseCommand):
             "--as-agency",
             required=True,
             metavar="CODE",
-            help="Code of the agency importing the file; it is given access to the children.",
+            help="Code of the agency importing the file; it is given access to the children "
+            "the file creates (never to existing ones).",
+        )
+        parser.add_argument(
+            "--user",
+            required=True,
+            metavar="USERNAME",
+            help="The manager or safeguarding lead of that agency on whose behalf the file is "
+            "imported; the audit trail names them.",
         )
         parser.add_argument(
             "--format",
@@ -36,6 +45,20 @@ class Command(BaseCommand):
         agency = Agency.objects.filter(code=as_agency).first()
         if agency is None:
             raise CommandError(f"No agency has the code '{as_agency}'.")
+        # The same people as may import through the API, so that the command is no
+        # way around who may add to an agency's records.
+        user = (
+            User.objects.filter(username=options["user"], is_active=True)
+            .select_related("agency")
+            .first()
+        )
+        if user is None:
+            raise CommandError(f"No active user has the username '{options['user']}'.")
+        if user.agency_id != agency.pk or user.role not in (Role.MANAGER, Role.SAFEGUARDING_LEAD):
+            raise CommandError(
+                f"{user.username} cannot import for {agency.code}: only its managers and "
+                "safeguarding leads can."
+            )
         file_format = options["format"] or FORMATS.get(path.suffix.lower())
         if file_format is None:
             raise CommandError(
@@ -53,6 +76,7 @@ class Command(BaseCommand):
                 file_name=path.name,
                 as_agency=agency,
                 actor=service_account_get(purpose="import"),
+                requested_by=user,
                 progress=self._progress,
             )
         except interchange.InterchangeError as exc:
