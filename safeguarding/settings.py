@@ -70,7 +70,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -241,6 +240,9 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "chronology@localhost")
 
+# API tokens (agencies.ApiToken) stop working this many days after they are made.
+API_TOKEN_TTL_DAYS = envint("API_TOKEN_TTL_DAYS", "30")
+
 # Imports larger than this are refused before they are parsed.
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 
@@ -298,7 +300,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 REST_FRAMEWORK = {
     # Tokens for other systems (a school's MIS, the police feed); sessions for the browser.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # DRF's TokenAuthentication, with the user's agency in the same query.
+        # "Authorization: Token <key>", looked up by the key's digest (agencies.ApiToken).
         "agencies.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
