@@ -225,6 +225,11 @@ CELERY_BEAT_SCHEDULE = {
     "backtests-sweep": {"task": "escalation.tasks.backtests_sweep", "schedule": 60.0},
 }
 
+# The sweep (every minute) and the ladder tick (every 5 minutes) record when they
+# last ran (escalation.Heartbeat). Older than this many seconds, /healthz answers 503
+# and the escalation dashboard warns managers: beat or the worker has stopped.
+HEARTBEAT_MAX_AGE = envint("HEARTBEAT_MAX_AGE", "600")
+
 # Django 6.1's MAILERS. Development prints mail to the console; production sets
 # EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the host.
 EMAIL_BACKEND_PATH = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -4,8 +4,10 @@ from django.urls import include, path
 
 from agencies import auth
 from chronology import break_glass_views
+from safeguarding.health import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("login/two-factor/", auth.otp_verify, name="otp_verify"),

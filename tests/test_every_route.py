@@ -21,6 +21,7 @@ from tests.factories import UserFactory
 #   "outsider": a practitioner of an uninvolved agency gets 404
 #   "role": a role that does not use it gets 403; "public": open to anyone
 ROUTES = {
+    "healthz": (None, "get", "public"),
     "login": (None, "get", "public"),
     "logout": (None, "post", "public"),
     "otp_verify": (None, "get", "signed-in"),
