@@ -135,3 +135,15 @@ def test_a_manager_is_warned_when_the_jobs_never_ran(client, mallory):
     html = client.get(reverse("escalation_dashboard")).content.decode()
     assert "Evaluation sweep: has not run yet" in html
     assert "Escalation ladder: has not run yet" in html
+
+
+def test_beat_keeps_its_schedule_in_memory_and_runs_interval_jobs_as_it_starts():
+    from safeguarding.celery import InMemoryScheduler, app
+
+    scheduler = InMemoryScheduler(app=app)
+
+    due = {name: entry.is_due().is_due for name, entry in scheduler.schedule.items()}
+    assert due["evaluations-sweep"] and due["ladder-tick"] and due["backtests-sweep"]
+    assert not due["evaluations-nightly"]  # a crontab keeps its hour
+    scheduler.close()  # nothing to write: no schedule file anywhere
+    assert not hasattr(scheduler, "schedule_filename")
