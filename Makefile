@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 .PHONY: help install run test lint migrations-check security bandit pip-audit compose-check services browser clean bench faults
 
 help:
-	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ and a Celery worker"
+	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ with a Celery worker and beat"
 	@echo "make test              install, start PostgreSQL/Redis if needed, run pytest"
 	@echo "make lint              ruff check ."
 	@echo "make migrations-check  fail if a model change has no migration"

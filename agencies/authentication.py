@@ -1,23 +1,38 @@
 """How other systems (a school's MIS, the police feed) authenticate to the API."""
 
-from django.utils.translation import gettext_lazy as _
+import datetime
+
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from .models import ApiToken
+from .tokens import api_token_digest
+
+# last_used_at is written at most this often per token, so that a busy integration
+# does not cost an UPDATE on every call; the page shows it to the minute.
+LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+
 
 class StaffTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, loading the token, its user and the user's agency
-    in one query. Every API call asks for the agency (who may see which child, which
-    agency an entry is recorded for, the audit row), so DRF's own lookup, which stops
-    at the user, cost a second query on every request. The token is still looked up
-    on every request: ending it, or deactivating its user, takes effect at once."""
+    """`Authorization: Token <key>`: the key is hashed and its digest looked up, with
+    the token's user and the user's agency in the same query (every API call asks for
+    the agency). A revoked or expired token, or an inactive user, is refused with the
+    same answer as an unknown key. The token is checked on every request, so revoking
+    it, or deactivating its user, takes effect at once."""
+
+    model = ApiToken
 
     def authenticate_credentials(self, key):
-        model = self.get_model()
-        try:
-            token = model.objects.select_related("user__agency").get(key=key)
-        except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token = (
+            ApiToken.objects.select_related("user__agency")
+            .filter(digest=api_token_digest(key))
+            .first()
+        )
+        now = timezone.now()
+        if token is None or not token.is_usable(at=now) or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
         return (token.user, token)

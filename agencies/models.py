@@ -2,6 +2,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 
 
 class AgencyKind(models.TextChoices):
@@ -100,3 +101,45 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A key another system (a school's MIS, the police feed) sends as
+    `Authorization: Token <key>`. Only the key's SHA-256 digest is kept: the key is
+    shown once, to the user who made it, and nobody can read it back afterwards.
+    A plain digest is enough because keys are 256 random bits (nothing to guess from
+    a dictionary), and it lets the lookup be one indexed equality."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, in the user's words.")
+    prefix = models.CharField(
+        max_length=12, help_text="The key's first characters, to tell tokens apart."
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, *, at) -> bool:
+        return self.revoked_at is None and self.expires_at > at
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "Revoked"
+        if self.expires_at <= timezone.now():
+            return "Expired"
+        return "Active"

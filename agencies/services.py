@@ -1,14 +1,17 @@
 """Writes to agencies and staff accounts."""
 
+import datetime
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import Agency, AgencyKind, Role, User, UserSession
+from .models import Agency, AgencyKind, ApiToken, Role, User, UserSession
+from .tokens import PREFIX_LENGTH, api_key_new, api_token_digest
 
 SYSTEM_AGENCY_CODE = "system"
 
@@ -59,12 +62,13 @@ def user_create(
 # classes, second-factor devices and API tokens. No model that holds a child's
 # record is here: admins configure the system, they do not read records.
 CONFIGURATION_PERMISSIONS = {
-    "agencies": ["agency", "user"],
+    # API tokens: admins list and revoke them (agencies.admin.ApiTokenAdmin refuses
+    # adding and changing whatever the permissions say).
+    "agencies": ["agency", "user", "apitoken"],
     "escalation": ["holiday", "ruleset", "rule"],
     "neglect_tool": ["domain", "scoringconfig"],
     "chronology": ["retentionclass"],
     "otp_totp": ["totpdevice"],
-    "authtoken": ["token", "tokenproxy"],
 }
 CONFIGURATION_GROUP = "Configuration administrators"
 
@@ -169,3 +173,87 @@ def totp_device_confirm(*, user: User, device: TOTPDevice) -> TOTPDevice:
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
     audit_record(actor=user, action="otp_device_confirm", obj=user, details={})
     return device
+
+
+# Roles whose tokens need the second factor passed in the session that makes them:
+# a manager's or an administrator's token reaches more than anyone else's.
+API_TOKEN_SECOND_FACTOR_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def api_token_needs_second_factor(*, user: User) -> bool:
+    from safeguarding.security import otp_required_for
+
+    return (
+        user.role in API_TOKEN_SECOND_FACTOR_ROLES
+        or user.is_staff
+        or user.is_superuser
+        or otp_required_for(user)
+    )
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: User, name: str, second_factor_verified: bool
+) -> tuple[ApiToken, str]:
+    """Make an API token for `user` (only ever their own), audited as `api_token.create`.
+
+    Returns the token and its key. The key is not stored (only its SHA-256 digest)
+    and is never available again: the caller shows it once. A manager, an
+    administrator, staff, and anyone whose role needs a second factor must have
+    passed it in this session (`second_factor_verified`), or PermissionDenied.
+    """
+    from chronology.audit import audit_record
+
+    if not user.is_active:
+        raise PermissionDenied("An inactive user cannot make tokens.")
+    if api_token_needs_second_factor(user=user) and not second_factor_verified:
+        raise PermissionDenied("Complete two-factor authentication before making a token.")
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Enter what the token is for."})
+    key = api_key_new()
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=key[:PREFIX_LENGTH],
+        digest=api_token_digest(key),
+        expires_at=timezone.now() + datetime.timedelta(days=settings.API_TOKEN_TTL_DAYS),
+    )
+    token.full_clean()
+    token.save()
+    audit_record(
+        actor=user,
+        action="api_token.create",
+        obj=token,
+        details={
+            "name": token.name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat(),
+        },
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """Revoke `token` at once, audited as `api_token.revoke`. Its owner or an
+    administrator may; anyone else gets PermissionDenied. Revoking a revoked token
+    changes nothing and writes nothing."""
+    from chronology.audit import audit_record
+
+    is_admin = actor.is_superuser or (actor.is_active and actor.role == Role.ADMIN)
+    if token.user_id != actor.pk and not is_admin:
+        raise PermissionDenied("Only the token's owner or an administrator can revoke it.")
+    # Conditional, so two revocations at once write one audit row between them.
+    changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=actor
+    )
+    token.refresh_from_db()
+    if changed:
+        audit_record(
+            actor=actor,
+            action="api_token.revoke",
+            obj=token,
+            details={"name": token.name, "prefix": token.prefix, "user": token.user.username},
+        )
+    return token

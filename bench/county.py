@@ -242,9 +242,8 @@ def county_build(
     seed: int = 7,
 ) -> County:
     """Fill an empty, migrated database. Returns the ids the measurements need."""
-    from rest_framework.authtoken.models import Token
-
     from agencies.models import Agency, User
+    from agencies.services import api_token_create
 
     rng = random.Random(seed)
     county = County(children=children)
@@ -277,7 +276,9 @@ def county_build(
         username="bench-manager", agency=agencies["BLA"], role="manager"
     )
     county.worker_id, county.manager_id = bench_worker.pk, bench_manager.pk
-    county.bench_token = Token.objects.create(user=bench_worker).key
+    _, county.bench_token = api_token_create(
+        user=bench_worker, name="Bench", second_factor_verified=False
+    )
 
     codes, shares = _weighted([(a[0], a[3]) for a in AGENCIES])
     kinds, kind_weights = _weighted(KINDS)

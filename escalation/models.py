@@ -325,3 +325,25 @@ class BackTest(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 0
+
+
+class HeartbeatName(models.TextChoices):
+    """The background jobs whose last run /healthz and the dashboard report."""
+
+    SWEEP = "evaluations_sweep", "Evaluation sweep"
+    LADDER = "ladder_tick", "Escalation ladder"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last finished. One row per job, overwritten each time:
+    only the last beat matters, and a missing or old one means the job is not running
+    (beat or the worker is down), which the sweep itself can never report."""
+
+    name = models.CharField(max_length=50, unique=True, choices=HeartbeatName.choices)
+    last_beat = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_name_display()} at {self.last_beat:%Y-%m-%d %H:%M:%S}"

@@ -1,8 +1,10 @@
 """Reads of alerts and escalation figures, always scoped to the user."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -14,7 +16,15 @@ from chronology.selectors import children_visible_to
 from neglect_tool.models import ScoringConfig
 from neglect_tool.scoring import Score, evidence_key_prefix
 
-from .models import UNRESOLVED, Alert, AlertStatus, ChildWatch, Notification
+from .models import (
+    UNRESOLVED,
+    Alert,
+    AlertStatus,
+    ChildWatch,
+    Heartbeat,
+    HeartbeatName,
+    Notification,
+)
 
 AGE_BANDS = [(0, 2, "0–2 days"), (3, 7, "3–7 days"), (8, None, "over a week")]
 
@@ -167,3 +177,32 @@ def trend_stored(
         by_domain={},
     )
     return trend, score
+
+
+@dataclass(frozen=True)
+class BackgroundJob:
+    """How long ago a periodic job last ran (None: never), and whether that is too long."""
+
+    name: str
+    label: str
+    age_seconds: int | None
+    stale: bool
+
+    @property
+    def age_minutes(self) -> int | None:
+        return None if self.age_seconds is None else self.age_seconds // 60
+
+
+def background_jobs_status(*, now: datetime.datetime | None = None) -> list[BackgroundJob]:
+    """The sweep and the ladder tick, each with the age of its last heartbeat. A job
+    is stale when it has never run or last ran more than HEARTBEAT_MAX_AGE seconds
+    ago: then beat or the worker is not doing its work. One query."""
+    now = now or timezone.now()
+    beats = dict(Heartbeat.objects.values_list("name", "last_beat"))
+    jobs = []
+    for name in HeartbeatName:
+        last = beats.get(name.value)
+        age = None if last is None else max(0, int((now - last).total_seconds()))
+        stale = age is None or age > settings.HEARTBEAT_MAX_AGE
+        jobs.append(BackgroundJob(name=name.value, label=name.label, age_seconds=age, stale=stale))
+    return jobs

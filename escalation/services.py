@@ -32,6 +32,7 @@ from .models import (
     AlertEvidence,
     AlertStatus,
     ChildWatch,
+    Heartbeat,
     Notification,
     Rule,
     RuleSet,
@@ -750,3 +751,15 @@ def rule_set_activate(*, actor, draft: RuleSet) -> RuleSet:
     draft.save(update_fields=["status", "activated_at"])
     audit_record(actor=actor, action="rule_set.activate", obj=draft)
     return draft
+
+
+def heartbeat_beat(*, name: str, now: datetime.datetime | None = None) -> None:
+    """Record that the periodic job `name` (a HeartbeatName) has just run: one
+    INSERT ... ON CONFLICT UPDATE, so two workers beating at once cannot collide.
+    Not audited: it is the machine's state, not a change to anyone's record."""
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(name=name, last_beat=now or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["last_beat"],
+    )

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from .models import HeartbeatName
 from .services import (
     child_evaluate,
     children_due,
     children_evaluate_due,
+    heartbeat_beat,
     ladder_advance_due,
     watches_due_all,
 )
@@ -53,7 +55,18 @@ def evaluations_sweep(fan_out: bool = True) -> int:
     takes), so the night's work uses every core. A helper that cannot be queued
     is not missed: this sweep carries on alone. A sweep still busy after
     SWEEP_SECONDS queues its own continuation, so the work goes on without
-    waiting for beat."""
+    waiting for beat.
+
+    Beat's own sweep (fan_out) records a heartbeat when it finishes, for /healthz
+    and the dashboard. Helpers and continuations do not: they queue one another,
+    and would keep the heartbeat fresh through a long night with beat dead."""
+    total = _sweep(fan_out)
+    if fan_out:
+        heartbeat_beat(name=HeartbeatName.SWEEP)
+    return total
+
+
+def _sweep(fan_out: bool) -> int:
     now = timezone.now()
     # (Not on SQLite, for make run: it lets one writer in at a time, so helpers
     # would only queue behind each other's locks.)
@@ -122,7 +135,9 @@ def _sweep_batch(now: datetime.datetime) -> tuple[int, int]:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def ladder_tick() -> int:
-    return ladder_advance_due()
+    advanced = ladder_advance_due()
+    heartbeat_beat(name=HeartbeatName.LADDER)
+    return advanced
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

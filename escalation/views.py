@@ -19,7 +19,12 @@ from chronology.views import paginate
 from . import backtest as backtests
 from . import services
 from .models import UNRESOLVED, AlertStatus, BackTest, RuleSet, RuleSetStatus
-from .selectors import alert_get_for_user, alerts_open_for_user, dashboard_figures
+from .selectors import (
+    alert_get_for_user,
+    alerts_open_for_user,
+    background_jobs_status,
+    dashboard_figures,
+)
 
 
 def role_required(*roles):
@@ -74,6 +79,13 @@ def dashboard(request):
             "figures": dashboard_figures(user=request.user, alerts=alerts),
             "filters": filters,
             "statuses": [(s, AlertStatus(s).label) for s in UNRESOLVED],
+            # Managers answer for the escalation process: they are told when the
+            # background jobs behind this page have stopped (one query).
+            "stale_jobs": (
+                [job for job in background_jobs_status() if job.stale]
+                if request.user.role == Role.MANAGER
+                else []
+            ),
         },
     )
 

@@ -70,7 +70,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -230,6 +229,11 @@ CELERY_BEAT_SCHEDULE = {
     "backtests-sweep": {"task": "escalation.tasks.backtests_sweep", "schedule": 60.0},
 }
 
+# The sweep (every minute) and the ladder tick (every 5 minutes) record when they
+# last ran (escalation.Heartbeat). Older than this many seconds, /healthz answers 503
+# and the escalation dashboard warns managers: beat or the worker has stopped.
+HEARTBEAT_MAX_AGE = envint("HEARTBEAT_MAX_AGE", "600")
+
 # Django 6.1's MAILERS. Development prints mail to the console; production sets
 # EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the host.
 EMAIL_BACKEND_PATH = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -244,6 +248,9 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "chronology@localhost")
+
+# API tokens (agencies.ApiToken) stop working this many days after they are made.
+API_TOKEN_TTL_DAYS = envint("API_TOKEN_TTL_DAYS", "30")
 
 # Imports larger than this are refused before they are parsed.
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
@@ -302,7 +309,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 REST_FRAMEWORK = {
     # Tokens for other systems (a school's MIS, the police feed); sessions for the browser.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # DRF's TokenAuthentication, with the user's agency in the same query.
+        # "Authorization: Token <key>", looked up by the key's digest (agencies.ApiToken).
         "agencies.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -4,12 +4,15 @@ from django.urls import include, path
 
 from agencies import auth
 from chronology import break_glass_views
+from safeguarding.health import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("login/two-factor/", auth.otp_verify, name="otp_verify"),
     path("login/two-factor/set-up/", auth.otp_setup, name="otp_setup"),
+    path("account/", include("agencies.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("safeguarding.api_urls")),
     path("audit/", include("chronology.audit_urls")),

@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
-# Serve the app and run a Celery worker (with embedded beat) side by side.
+# Serve the app, and run a Celery worker and Celery beat beside it, supervised.
 #
-# Called by `make run` after migrate and load_demo. Ctrl-C, or a TERM to this
-# script, stops both: each runs in its own process group, and the trap ends
-# the whole group (runserver's autoreloader and the worker's pool included).
+# Called by `make run` after migrate and load_demo. The three run as separate
+# processes, each in its own process group:
+# - if the worker or beat stops, it is started again; if it stops RESTART_LIMIT
+#   times in a row (a run of RESTART_RESET seconds or more starts the count
+#   again), everything stops with a message naming it: the app never runs on
+#   without them, since without them no alert is raised or escalated;
+# - if the web server stops, everything stops;
+# - Ctrl-C, or a TERM to this script, stops all three.
+# Beat keeps its schedule in memory (safeguarding.celery.InMemoryScheduler): its
+# old schedule file (var/celerybeat-schedule) failed with a dbm lock error.
 set -uo pipefail
 
 PY="${PY:-.venv/bin/python}"
 CELERY="${CELERY:-.venv/bin/celery}"
 ADDR="${ADDR:-127.0.0.1:8000}"
+RESTART_LIMIT="${RESTART_LIMIT:-3}"
+RESTART_RESET="${RESTART_RESET:-60}"
+RESTART_DELAY="${RESTART_DELAY:-1}"
+# The commands, as plain word lists. Tests (tests/scripts/test_run_dev.py) put
+# stand-ins here to check the supervision without starting the real thing.
+WEB_CMD="${RUN_DEV_WEB_CMD:-$PY manage.py runserver $ADDR}"
+WORKER_CMD="${RUN_DEV_WORKER_CMD:-$CELERY -A safeguarding worker --loglevel INFO}"
+BEAT_CMD="${RUN_DEV_BEAT_CMD:-$CELERY -A safeguarding beat --loglevel INFO --scheduler safeguarding.celery:InMemoryScheduler}"
 
 if [ -z "${REDIS_URL:-}" ]; then
     # kombu's file-system transport does not create its folders.
@@ -20,28 +35,54 @@ else
 fi
 mkdir -p var
 
-set -m  # background jobs get their own process groups
-"$CELERY" -A safeguarding worker -B --loglevel INFO --schedule var/celerybeat-schedule &
-worker=$!
-"$PY" manage.py runserver "$ADDR" &
-server=$!
-set +m
+declare -A pid=() started=() restarts=()
+declare -A label=([web]="web server" [worker]="Celery worker" [beat]="Celery beat")
+
+start() {
+    local name=$1 cmd
+    case $name in
+        web) cmd=$WEB_CMD ;;
+        worker) cmd=$WORKER_CMD ;;
+        beat) cmd=$BEAT_CMD ;;
+    esac
+    set -m  # a process group of its own
+    # shellcheck disable=SC2086  # a plain word list, split on purpose
+    $cmd &
+    pid[$name]=$!
+    set +m
+    started[$name]=$SECONDS
+    echo "run-dev: started the ${label[$name]} (pid ${pid[$name]})"
+}
+
+# Signal the process group of `name`, if it was started (never group 0: ours).
+group_kill() {
+    local signal=$1 name=$2
+    [ -n "${pid[$name]:-}" ] && kill "-$signal" -- "-${pid[$name]}" 2>/dev/null
+}
 
 stopping=0
 stop() {
     [ "$stopping" = 1 ] && return
     stopping=1
-    echo "Stopping the web server and the Celery worker..." >&2 || true
-    # The worker's main process gets TERM (a warm shutdown that also stops its
-    # pool and beat); runserver's whole group, autoreloader child included.
-    kill -TERM "$worker" 2>/dev/null
-    kill -TERM -- "-$server" 2>/dev/null
+    echo "run-dev: stopping the web server, the Celery worker and Celery beat..." >&2 || true
+    # The worker's and beat's main processes get TERM (a warm shutdown, which also
+    # stops the worker's pool); runserver's whole group, autoreloader included.
+    for name in worker beat; do
+        [ -n "${pid[$name]:-}" ] && kill -TERM "${pid[$name]}" 2>/dev/null
+    done
+    group_kill TERM web
     for _ in $(seq 1 30); do
-        kill -0 -- "-$server" 2>/dev/null || kill -0 -- "-$worker" 2>/dev/null || break
+        alive=0
+        for name in web worker beat; do
+            group_kill 0 "$name" && alive=1
+        done
+        [ "$alive" = 0 ] && break
         sleep 0.5
     done
     # Whatever is left after 15 seconds is killed.
-    kill -KILL -- "-$server" "-$worker" 2>/dev/null
+    for name in web worker beat; do
+        group_kill KILL "$name"
+    done
     wait 2>/dev/null
 }
 # A closed terminal or pipe must not kill this script before it has stopped
@@ -52,12 +93,38 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
+start worker
+start beat
+start web
 echo
-echo "Serving on http://$ADDR/  (Ctrl-C stops the server and the worker)"
+echo "Serving on http://$ADDR/  (Ctrl-C stops the server, the worker and beat)"
 echo
 
-# Whichever stops first (a crash, say) takes the other down with it.
-wait -n "$worker" "$server"
-status=$?
-echo "A process exited (status $status); stopping the rest." >&2
-exit "$status"
+while true; do
+    done_pid=""
+    wait -n -p done_pid "${pid[@]}"
+    status=$?
+    [ -n "$done_pid" ] || continue
+    name=""
+    for candidate in web worker beat; do
+        [ "${pid[$candidate]}" = "$done_pid" ] && name=$candidate
+    done
+    [ -n "$name" ] || continue
+    if [ "$name" = web ]; then
+        echo "run-dev: the web server stopped (status $status); stopping everything." >&2
+        exit $(( status == 0 ? 1 : status ))
+    fi
+    # Whatever the dead process left in its group (a worker's pool) goes too.
+    group_kill KILL "$name"
+    if (( SECONDS - started[$name] >= RESTART_RESET )); then
+        restarts[$name]=0
+    fi
+    if (( ${restarts[$name]:-0} >= RESTART_LIMIT )); then
+        echo "run-dev: the ${label[$name]} stopped $(( RESTART_LIMIT + 1 )) times in a row (last status $status); stopping everything, because the app must not run without it. Its log is above." >&2
+        exit 1
+    fi
+    restarts[$name]=$(( ${restarts[$name]:-0} + 1 ))
+    echo "run-dev: the ${label[$name]} stopped (status $status); starting it again (${restarts[$name]} of $RESTART_LIMIT)." >&2
+    sleep "$RESTART_DELAY"
+    start "$name"
+done

@@ -44,3 +44,12 @@ class ChildFactory(factory.django.DjangoModelFactory):
     given_names = factory.Sequence(lambda n: f"Child{n}")
     family_name = "Synthetic"
     date_of_birth = datetime.date(2015, 5, 1)
+
+
+def api_key_for(user, *, name: str = "Test system") -> str:
+    """A new API token's key for `user`, made through the service as the token page
+    makes it (with the second factor passed, which managers and admins need)."""
+    from agencies.services import api_token_create
+
+    _, key = api_token_create(user=user, name=name, second_factor_verified=True)
+    return key

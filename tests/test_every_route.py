@@ -7,6 +7,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agencies.services import api_token_create
 from chronology import services
 from chronology.vocabulary import EntryKind
 from escalation import services as escalation
@@ -20,11 +21,14 @@ from tests.factories import UserFactory
 #   "outsider": a practitioner of an uninvolved agency gets 404
 #   "role": a role that does not use it gets 403; "public": open to anyone
 ROUTES = {
+    "healthz": (None, "get", "public"),
     "login": (None, "get", "public"),
     "logout": (None, "post", "public"),
     "otp_verify": (None, "get", "signed-in"),
     "otp_setup": (None, "get", "signed-in"),
     "home": (None, "get", "signed-in"),
+    "account_api_tokens": (None, "get", "signed-in"),
+    "account_api_token_revoke": ("api_token", "post", "outsider"),
     "break_glass": (None, "get", "role"),
     "child_list": (None, "get", "signed-in"),
     "child_search": (None, "get", "signed-in"),
@@ -116,6 +120,7 @@ def world(alice, bob, mallory, child):
     admin = UserFactory(agency=alice.agency, role="admin", is_staff=True)
     draft = escalation.rule_set_draft(actor=admin, based_on=RuleSet.objects.get(version=1))
     run = backtest_start(actor=admin, rule_set=draft)
+    api_token, _ = api_token_create(user=alice, name="MIS", second_factor_verified=False)
     return {
         "child": {"public_id": child.public_id, "child_id": child.public_id},
         "alert": {"public_id": alert.public_id, "alert_id": alert.public_id},
@@ -124,6 +129,7 @@ def world(alice, bob, mallory, child):
         "user": {"public_id": alice.public_id},
         "version": {"version": draft.version},
         "backtest": {"public_id": run.public_id},
+        "api_token": {"public_id": api_token.public_id},
     }
 
 

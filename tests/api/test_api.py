@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chronology import services
 from chronology.models import AuditEvent, Entry
 from chronology.vocabulary import EntryKind
+from tests.factories import api_key_for
 
 D = datetime.date
 
@@ -22,8 +22,7 @@ def api():
 
 
 def as_user(api, user):
-    token, _ = Token.objects.get_or_create(user=user)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return api
 
 

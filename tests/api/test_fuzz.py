@@ -11,10 +11,10 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
 from chronology import services
 from chronology.vocabulary import EntryKind
+from tests.factories import api_key_for
 
 CANARY = "CANARY-c0ffee-1234"
 
@@ -64,7 +64,7 @@ def low_privilege_token(bob, charlie, child):
         event_date=child.created_at.date(),
         summary="Visible concern",
     )
-    return Token.objects.create(user=bob).key
+    return api_key_for(bob)
 
 
 @schema.parametrize()

@@ -104,8 +104,8 @@ def test_a_page_past_the_end_goes_back_to_the_first_keeping_the_filters(client, 
 
 
 # The session, the user; the page of alerts with its total; the alert figures; the
-# children by level; changes of worker.
-DASHBOARD_QUERIES = 6
+# children by level; changes of worker; for a manager, the background jobs' heartbeats.
+DASHBOARD_QUERIES = 7
 
 
 @pytest.mark.parametrize("n", [2, 60])

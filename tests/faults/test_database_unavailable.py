@@ -11,13 +11,13 @@ import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chronology import apis, services, views
 from chronology.models import Entry
 from safeguarding import security
 from safeguarding.db_errors import DETAIL, RETRY_AFTER_SECONDS
+from tests.factories import api_key_for
 
 pytestmark = pytest.mark.faults
 
@@ -64,7 +64,7 @@ def assert_clean_page(response):
 @pytest.fixture
 def api(alice):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(alice)}")
     return client
 
 

@@ -49,9 +49,8 @@ SUMMARY = "Written through a PostgreSQL restart"
 def writer_seed() -> None:
     """Run inside the private cluster's app (a subprocess): a practitioner with an API
     token and the children her agency works with. Prints them as JSON."""
-    from rest_framework.authtoken.models import Token
-
     from agencies.models import Agency, Role, User
+    from agencies.services import api_token_create
     from chronology import services
 
     agency = Agency.objects.create(code="SCF", name="Social care (faults)", kind="social_care")
@@ -60,8 +59,8 @@ def writer_seed() -> None:
         services.child_create(actor=fiona, given_names=f"Child {i}", family_name="Restart")
         for i in range(CLIENTS)
     ]
-    token = Token.objects.create(user=fiona)
-    print(json.dumps({"token": token.key, "children": [str(c.public_id) for c in children]}))
+    _, key = api_token_create(user=fiona, name="Restart writers", second_factor_verified=False)
+    print(json.dumps({"token": key, "children": [str(c.public_id) for c in children]}))
 
 
 def seed(database_url: str) -> dict:

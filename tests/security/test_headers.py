@@ -5,7 +5,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+
+from tests.factories import api_key_for
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -35,9 +36,9 @@ def test_a_page_with_a_child_on_it_is_not_stored(client, alice, child):
 
 
 def test_an_api_answer_with_a_child_in_it_is_not_stored(client, alice, child):
-    token = Token.objects.create(user=alice)
+    key = api_key_for(alice)
 
-    response = client.get(reverse("api_child_list"), HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get(reverse("api_child_list"), HTTP_AUTHORIZATION=f"Token {key}")
 
     assert "Robin" in response.content.decode()
     assert response["Cache-Control"] == "no-store"

@@ -9,11 +9,11 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from agencies import services
 from agencies.models import UserSession
 from chronology.models import AuditEvent
+from tests.factories import api_key_for
 
 from .conftest import sign_in
 
@@ -94,8 +94,8 @@ def test_deactivating_a_user_ends_all_their_sessions_at_once(alice, ada):
 
 
 def test_a_deactivated_users_api_token_stops_working_too(client, alice, ada, child):
-    token = Token.objects.create(user=alice)
-    header = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    key = api_key_for(alice)
+    header = {"HTTP_AUTHORIZATION": f"Token {key}"}
     assert client.get(reverse("api_child_list"), **header).status_code == 200
 
     services.user_deactivate(actor=ada, user=alice)

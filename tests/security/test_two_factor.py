@@ -4,9 +4,9 @@ import time_machine
 from django.urls import reverse
 from django.utils.http import urlencode
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
 from chronology.models import AuditEvent
+from tests.factories import api_key_for
 
 from .conftest import code_for, confirmed_device, sign_in
 
@@ -145,9 +145,9 @@ def test_until_verified_the_api_answers_403_to_a_session(client, mallory, child)
 
 def test_a_token_authenticated_api_call_is_not_asked_for_a_second_factor(client, mallory, child):
     confirmed_device(mallory)
-    token = Token.objects.create(user=mallory)
+    key = api_key_for(mallory)
 
-    response = client.get(reverse("api_child_list"), HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get(reverse("api_child_list"), HTTP_AUTHORIZATION=f"Token {key}")
 
     assert response.status_code == 200
     assert "Robin" in response.content.decode()
