@@ -48,9 +48,7 @@ class Command(BaseCommand):
         if not admin_url:
             raise CommandError("Set DATABASE_ADMIN_URL (a superuser's URL) or pass --admin-url.")
         if not db_roles.two_roles():
-            raise CommandError(
-                "DATABASE_URL and DATABASE_OWNER_URL must name two different roles."
-            )
+            raise CommandError("DATABASE_URL and DATABASE_OWNER_URL must name two different roles.")
         app, owner = _parts(settings.DATABASE_URL), _parts(settings.DATABASE_OWNER_URL)
         admin = _parts(admin_url)
         if owner["dbname"] != app["dbname"]:
@@ -118,9 +116,7 @@ class Command(BaseCommand):
         options += " CREATEDB" if createdb else " NOCREATEDB"
         cursor.execute(sql.SQL("ALTER ROLE {} " + options).format(name))
         if role["password"]:
-            cursor.execute(
-                sql.SQL("ALTER ROLE {} PASSWORD %s").format(name), [role["password"]]
-            )
+            cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(name), [role["password"]])
 
     def _schema(self, cursor, *, owner: str, app: str) -> None:
         o, a = sql.Identifier(owner), sql.Identifier(app)
