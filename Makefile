@@ -13,7 +13,13 @@ ADDR ?= 127.0.0.1:8000
 
 # Tests always run on PostgreSQL and Redis; override on the command line or in
 # the environment, e.g. `make test DATABASE_URL=postgres://...`.
-TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/chronology)
+# Two roles (README "Database roles"): the tests connect as the app's role, which owns
+# nothing; the owner creates and migrates the test database. The superuser's URL is
+# used only by `manage.py database_roles`, which makes both roles (`make services`).
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://chronology_app:chronology_app@127.0.0.1:5432/chronology)
+TEST_DATABASE_OWNER_URL := $(or $(DATABASE_OWNER_URL),postgres://chronology_owner:chronology_owner@127.0.0.1:5432/chronology)
+TEST_DATABASE_ADMIN_URL := $(or $(DATABASE_ADMIN_URL),postgres://postgres@127.0.0.1:5432/postgres)
+TEST_DB_ENV = DATABASE_URL='$(TEST_DATABASE_URL)' DATABASE_OWNER_URL='$(TEST_DATABASE_OWNER_URL)'
 TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 # In CI a test database left by an earlier run must not hide a migration change.
 PYTEST_DB_FLAG := $(if $(CI),--create-db,)
@@ -58,12 +64,18 @@ $(NODE_STAMP): package.json $(wildcard package-lock.json)
 
 run: export DEBUG ?= true
 run: install
+	@# On PostgreSQL, with a superuser's DATABASE_ADMIN_URL: make both roles first.
+	@if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; then \
+		$(PY) manage.py database_roles; \
+	fi
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@PY=$(PY) CELERY=$(VENV)/bin/celery ADDR=$(ADDR) scripts/run-dev.sh
 
-services:
+services: $(PY_STAMP)
 	@DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' scripts/services-up.sh
+	@DEBUG=true $(TEST_DB_ENV) DATABASE_ADMIN_URL='$(TEST_DATABASE_ADMIN_URL)' \
+		$(PY) manage.py database_roles --test-databases
 
 # pytest's own summary is the last line. Exit status 5 (no tests collected) is
 # a failure, as is any other non-zero status.
@@ -82,9 +94,9 @@ browser:
 	fi
 
 test: install services browser
-	@echo "pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS)  [DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)]"
+	@echo "pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS)  [DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_OWNER_URL=$(TEST_DATABASE_OWNER_URL) REDIS_URL=$(TEST_REDIS_URL)]"
 	@status=0; \
-	DEBUG=true DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+	DEBUG=true $(TEST_DB_ENV) REDIS_URL='$(TEST_REDIS_URL)' \
 		$(PY) -m pytest $(PYTEST_DB_FLAG) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure." >&2; fi; \
 	exit $$status
@@ -129,12 +141,12 @@ bench: install services
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
 		else echo "wrk is needed for the ingest figures (Debian: apt-get install wrk)." >&2; exit 1; fi; }
-	DEBUG=true DATABASE_URL='$(BENCH_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+	DEBUG=true DATABASE_URL='$(BENCH_DATABASE_URL)' DATABASE_OWNER_URL='' REDIS_URL='$(TEST_REDIS_URL)' \
 		BENCH_CHILDREN=$(BENCH_CHILDREN) $(PY) -m bench.run
 
 # The fault tests alone (they also run in `make test`).
 faults: install services
-	DEBUG=true DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+	DEBUG=true $(TEST_DB_ENV) REDIS_URL='$(TEST_REDIS_URL)' \
 		$(PY) -m pytest $(PYTEST_DB_FLAG) -m faults tests/faults $(PYTEST_ARGS)
 
 clean:

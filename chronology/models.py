@@ -1,13 +1,16 @@
 """Children, the people around them, and their shared, append-only chronology.
 
-The chronology tables (Entry and its link tables, Amendment, NotificationAck and
-AuditEvent) are write-once: Django refuses to update or delete their rows, and
-on PostgreSQL a trigger refuses it too (migration 0002). Corrections are new
-rows: an Amendment, with a replacement Entry when content changes.
+The chronology tables (Entry and its link tables, Amendment, NotificationAck,
+AuditEvent and EntryRequest) are write-once: Django refuses to update or delete
+their rows, and on PostgreSQL triggers declared on the model (AppendOnlyModel's
+Meta, installed by migrations through django-pgtrigger) refuse UPDATE, DELETE
+and TRUNCATE too. Corrections are new rows: an Amendment, with a replacement
+Entry when content changes. docs/database-roles.md has the whole design.
 """
 
 import uuid
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -40,13 +43,40 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise AppendOnlyError(f"{self.model.__name__} rows are never deleted.")
 
 
+# The names of the triggers every append-only table has (safeguarding.checks and
+# tests/security/test_db_roles.py look for them).
+APPEND_ONLY_TRIGGERS = ("append_only", "append_only_truncate")
+
+
+def append_only_triggers() -> list[pgtrigger.Trigger]:
+    """UPDATE and DELETE are refused row by row; TRUNCATE fires no row trigger, so a
+    statement-level BEFORE TRUNCATE trigger refuses it (TRUNCATE ... CASCADE too,
+    since PostgreSQL fires it on every table the cascade reaches)."""
+    return [
+        pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        pgtrigger.Trigger(
+            name="append_only_truncate",
+            level=pgtrigger.Statement,
+            when=pgtrigger.Before,
+            operation=pgtrigger.Truncate,
+            func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', "
+            "TG_TABLE_NAME;",
+        ),
+    ]
+
+
 class AppendOnlyModel(models.Model):
-    """A row that is written once. Saving it again or deleting it is an error."""
+    """A row that is written once. Saving it again or deleting it is an error.
+
+    This is the one place append-only is declared: subclasses inherit the database
+    triggers with `class Meta(AppendOnlyModel.Meta)`, and a system check
+    (safeguarding.checks) fails if one of them has lost them."""
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
+        triggers = append_only_triggers()
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -329,7 +359,7 @@ class Entry(AppendOnlyModel):
 
     objects = EntryQuerySet.as_manager()
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         verbose_name_plural = "entries"
         ordering = ["event_date", "event_time", "recorded_at"]
         indexes = [models.Index(fields=["event_date"], name="entry_event_date")]
@@ -368,7 +398,7 @@ class EntryChild(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="child_rows")
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="entry_rows")
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         constraints = [models.UniqueConstraint(fields=["child", "entry"], name="entry_child_once")]
 
     def __str__(self) -> str:
@@ -379,7 +409,7 @@ class EntryAdult(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="adult_rows")
     adult = models.ForeignKey(Adult, on_delete=models.PROTECT, related_name="entry_rows")
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         constraints = [models.UniqueConstraint(fields=["entry", "adult"], name="entry_adult_once")]
 
     def __str__(self) -> str:
@@ -392,7 +422,7 @@ class EntryCategory(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="category_rows")
     category = models.CharField(max_length=40, choices=Category.choices)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         verbose_name_plural = "entry categories"
         ordering = ["id"]
         indexes = [models.Index(fields=["category", "entry"], name="entry_category_lookup")]
@@ -410,7 +440,7 @@ class DecisionAttendance(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="attendance_rows")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["entry", "agency"], name="decision_agency_once")
         ]
@@ -442,7 +472,7 @@ class Amendment(AppendOnlyModel):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         ordering = ["recorded_at"]
         constraints = [
             models.CheckConstraint(
@@ -466,7 +496,7 @@ class NotificationAck(AppendOnlyModel):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         verbose_name = "notification acknowledgement"
 
     def __str__(self) -> str:
@@ -489,7 +519,7 @@ class AuditEvent(AppendOnlyModel):
     details = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["child", "occurred_at"], name="audit_child_time")]
 
@@ -512,7 +542,7 @@ class EntryRequest(AppendOnlyModel):
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         constraints = [
             models.UniqueConstraint(fields=["actor", "key"], name="entry_request_once_per_actor")
         ]

@@ -17,7 +17,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -702,11 +702,18 @@ def entry_mark_entered_in_error(*, actor, entry: Entry, reason: str) -> Amendmen
 
 
 def _lock_current(entry: Entry) -> Entry:
-    # Locking the entry makes two simultaneous corrections queue up; the second
-    # then finds the entry already amended and is refused.
-    # no_key: an escalation evaluation holding a key-share lock on the entry (its
-    # alert cites it) must not deadlock with the amendment.
-    entry = Entry.objects.select_for_update(no_key=True).get(pk=entry.pk)
+    # Two simultaneous corrections of one entry queue up here; the second then finds
+    # the entry already amended and is refused. An advisory lock, not SELECT ... FOR
+    # UPDATE: row locks need the UPDATE privilege, which the app's role does not have
+    # on an append-only table (docs/database-roles.md). Nor does it meet the key-share
+    # locks of an escalation evaluation whose alert cites the entry.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('chronology.entry_amend'), %s)",
+                [entry.pk % 2**31],
+            )
+    entry = Entry.objects.get(pk=entry.pk)
     if Amendment.objects.filter(entry=entry).exists():
         raise ValidationError(
             {"entry": "This entry has already been amended: amend the current version."}

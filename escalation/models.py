@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from agencies.models import Agency
-from chronology.models import Child, Entry
+from chronology.models import AppendOnlyModel, Child, Entry
 
 
 class RuleSetStatus(models.TextChoices):
@@ -174,11 +174,13 @@ class Alert(models.Model):
         return f"{self.rule_code} for {self.child} ({self.get_status_display()})"
 
 
-class AlertEvidence(models.Model):
+class AlertEvidence(AppendOnlyModel):
+    """An entry behind an alert. Links are added as evidence arrives, never removed."""
+
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="evidence_rows")
     entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="+")
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         verbose_name_plural = "alert evidence"
         constraints = [
             models.UniqueConstraint(fields=["alert", "entry"], name="alert_evidence_once")
@@ -188,8 +190,9 @@ class AlertEvidence(models.Model):
         return f"{self.entry} behind {self.alert}"
 
 
-class AlertEvent(models.Model):
-    """A change of an alert's status or ladder level: who, when and why."""
+class AlertEvent(AppendOnlyModel):
+    """A change of an alert's status or ladder level: who, when and why. The alert's
+    history: written once, never edited."""
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="history")
     status = models.CharField(max_length=15, choices=AlertStatus.choices)
@@ -200,7 +203,7 @@ class AlertEvent(models.Model):
     reason = models.TextField()
     occurred_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         ordering = ["occurred_at", "id"]
 
     def __str__(self) -> str:

@@ -105,7 +105,7 @@ class AssessmentEvidence(AppendOnlyModel):
     evidence = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="cited_by")
     domain = models.SlugField(max_length=40)
 
-    class Meta:
+    class Meta(AppendOnlyModel.Meta):
         verbose_name_plural = "assessment evidence"
         constraints = [
             models.UniqueConstraint(

@@ -76,6 +76,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    # Append-only tables' triggers are declared on the models (docs/database-roles.md).
+    "pgtrigger",
+    # Before the apps that follow: its `migrate` runs as the owner role.
+    "safeguarding",
     "agencies",
     "chronology",
     "neglect_tool",
@@ -136,6 +140,10 @@ else:
             "NAME": env("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
         }
     }
+# Two PostgreSQL roles (docs/database-roles.md): the app connects with DATABASE_URL as
+# a role that owns nothing; `manage.py migrate` connects as the owner of the tables.
+# Unset, the owner is the app's own role: one role, which a system check reports.
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or DATABASE_URL
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "agencies.User"

@@ -12,9 +12,11 @@
 import datetime
 from importlib import import_module
 
+import pgtrigger
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
+from django.test import TransactionTestCase
 from django.utils import timezone
 
 from agencies.models import AgencyKind, Role
@@ -22,9 +24,40 @@ from chronology import services
 from chronology.models import Involvement
 from chronology.vocabulary import EntryKind
 from escalation.services import child_evaluate
+from safeguarding import db_roles
 
 from .factories import AgencyFactory, UserFactory
 from .private_redis import private_redis, private_redis_running  # noqa: F401 - fixtures
+
+# --- Two database roles (docs/database-roles.md) -------------------------------------
+# The tests connect as the app's role (DATABASE_URL). The test database is created and
+# migrated by the owner (DATABASE_OWNER_URL), and the flush after each committed test
+# runs as the owner too, with the append-only triggers set aside for it: the app's
+# role may not TRUNCATE, and the append-only tables refuse TRUNCATE to everyone.
+# With one URL (no DATABASE_OWNER_URL) all of this is the same single role.
+
+
+@pytest.fixture(scope="session")
+def _test_database_made_by_the_owner():
+    with db_roles.as_owner():
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(_test_database_made_by_the_owner, django_db_setup):
+    with db_roles.connection_as("app"):
+        yield
+
+
+_flush_after_committed_test = TransactionTestCase._fixture_teardown
+
+
+def _flush_as_the_owner(self):
+    with db_roles.as_owner(), pgtrigger.ignore():
+        _flush_after_committed_test(self)
+
+
+TransactionTestCase._fixture_teardown = _flush_as_the_owner
 
 
 @pytest.fixture(autouse=True)

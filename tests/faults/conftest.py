@@ -345,7 +345,13 @@ def private_postgres():
         migrated = subprocess.run(  # noqa: S603 - our own command line
             [sys.executable, "manage.py", "migrate", "--noinput"],
             cwd=settings.BASE_DIR,
-            env={**os.environ, "DATABASE_URL": cluster.url, "DEBUG": "true"},
+            # One role in a throwaway cluster: its superuser migrates and serves.
+            env={
+                **os.environ,
+                "DATABASE_URL": cluster.url,
+                "DATABASE_OWNER_URL": "",
+                "DEBUG": "true",
+            },
             capture_output=True,
             text=True,
             timeout=300,

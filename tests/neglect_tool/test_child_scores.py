@@ -293,6 +293,8 @@ def test_an_outsider_cannot_record_an_assessment(charlie, child):
 def test_assessment_evidence_cannot_be_deleted_in_sql(alice, child):
     from django.db import DatabaseError, connection
 
+    from tests.chronology.test_append_only import REFUSED
+
     hungry = concern(alice, [child], D(2026, 1, 10), "neglect.nutrition")
     config_services.assessment_record(
         actor=alice,
@@ -302,7 +304,7 @@ def test_assessment_evidence_cannot_be_deleted_in_sql(alice, child):
         evidence={"nutrition": [hungry]},
     )
     with (
-        pytest.raises(DatabaseError, match="append-only"),
+        pytest.raises(DatabaseError, match=REFUSED),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
