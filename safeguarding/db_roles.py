@@ -24,8 +24,6 @@ ROWS_DELETED: dict[str, str] = {
     "sessions.Session": "signing out ends a session; clearsessions removes expired ones",
     "agencies.UserSession": "a user's sessions are forgotten when they sign out or are deactivated",
     "otp_totp.TOTPDevice": "an unconfirmed authenticator is replaced when enrolment starts again",
-    "authtoken.Token": "a token is revoked by deleting it",
-    "knox.AuthToken": "a token is revoked, or has expired, by deleting it",
     "axes.AccessAttempt": "a successful sign-in, or an admin, clears the failed attempts",
     "axes.AccessAttemptExpiration": "goes with its failed attempt",
     "axes.AccessFailureLog": "django-axes prunes its own failure log",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('escalation', '0005_watch_month_totals'),
+        ('escalation', '0006_alert_history_append_only'),
     ]
 
     operations = [

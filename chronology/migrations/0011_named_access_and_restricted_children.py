@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('chronology', '0009_entry_request_keys'),
+        ('chronology', '0010_append_only_triggers_on_the_models'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
