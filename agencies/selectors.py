@@ -15,5 +15,9 @@ def api_token_get_for_user(*, user: User, public_id) -> ApiToken:
     """One of the user's own tokens; anyone else's is a 404, like one that does not exist."""
     token = api_tokens_for_user(user=user).filter(public_id=public_id).first()
     if token is None:
+        # A guess at someone else's token is a refused read like any other.
+        from chronology.audit import access_refused
+
+        access_refused(user=user, asked_for="api_token", public_id=public_id)
         raise Http404
     return token
