@@ -1043,6 +1043,8 @@ def _import(
     size_check(len(raw))
     text = _decode(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
+    # The name comes from the uploader's computer: stored, it must be storable text.
+    file_name = printable(file_name)[:FILE_NAME_MAX]
     _check_not_imported(sha256)
     try:
         plan = plan_from_text(text)
@@ -1050,7 +1052,7 @@ def _import(
             return _write(
                 plan,
                 sha256=sha256,
-                file_name=file_name[:FILE_NAME_MAX],
+                file_name=file_name,
                 as_agency=as_agency,
                 actor=actor,
                 requested_by=requested_by,
@@ -1063,7 +1065,7 @@ def _import(
             exc,
             actor=requested_by or actor,
             as_agency=as_agency,
-            file_name=file_name[:FILE_NAME_MAX],
+            file_name=file_name,
             file_format=file_format,
             sha256=sha256,
         )
@@ -1153,7 +1155,9 @@ def import_csv(
     """
     return _import(
         raw,
-        lambda text: _plan_csv(text, file_name=file_name, as_agency=as_agency, actor=actor),
+        lambda text: _plan_csv(
+            text, file_name=printable(file_name), as_agency=as_agency, actor=actor
+        ),
         file_name=file_name,
         as_agency=as_agency,
         actor=actor,
