@@ -342,3 +342,12 @@ def test_a_file_name_that_is_not_text_is_stored_escaped(bob, school_child):
     )
 
     assert ImportBatch.objects.get().file_name == "events-\\udcff.csv"
+
+
+def test_a_score_as_of_year_one_is_a_400_naming_the_field(api, school_child):
+    url = reverse("api_child_score", args=[school_child.public_id])
+
+    response = api.get(url, {"as_of": "0001-01-01"})
+
+    assert response.status_code == 400
+    assert "as_of" in response.json()
