@@ -319,7 +319,9 @@ class ScoreOutput(serializers.Serializer):
 
 class ChildScoreApi(NoStoreMixin, APIView):
     class ScoreQueryInput(serializers.Serializer):
-        as_of = serializers.DateField(required=False)
+        # The records' date rule: a score before 1900 is meaningless, and one of year 1
+        # would look back past the calendar's start.
+        as_of = serializers.DateField(required=False, validators=[_date_rule])
 
     @extend_schema(parameters=[ScoreQueryInput], responses=ScoreOutput)
     @transaction.atomic

@@ -36,7 +36,7 @@ from django.utils import timezone
 from agencies.models import Agency, AgencyKind
 from agencies.services import agency_create
 
-from . import services
+from . import csv_safe, services
 from .audit import audit_record
 from .models import (
     Child,
@@ -899,6 +899,8 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
                 problems.add(f"line {line}, column '{printable(name)}'", problem)
             if unstorable:
                 continue
+            # An export's formula escape comes off, so a file round-trips exactly.
+            values = [csv_safe.unescape(value) for value in values]
             rows.append((line, dict(zip(header, values, strict=True))))
     except csv.Error as exc:
         if "field limit" in str(exc):
@@ -1041,6 +1043,8 @@ def _import(
     size_check(len(raw))
     text = _decode(raw)
     sha256 = hashlib.sha256(raw).hexdigest()
+    # The name comes from the uploader's computer: stored, it must be storable text.
+    file_name = printable(file_name)[:FILE_NAME_MAX]
     _check_not_imported(sha256)
     try:
         plan = plan_from_text(text)
@@ -1048,7 +1052,7 @@ def _import(
             return _write(
                 plan,
                 sha256=sha256,
-                file_name=file_name[:FILE_NAME_MAX],
+                file_name=file_name,
                 as_agency=as_agency,
                 actor=actor,
                 requested_by=requested_by,
@@ -1061,7 +1065,7 @@ def _import(
             exc,
             actor=requested_by or actor,
             as_agency=as_agency,
-            file_name=file_name[:FILE_NAME_MAX],
+            file_name=file_name,
             file_format=file_format,
             sha256=sha256,
         )
@@ -1151,7 +1155,9 @@ def import_csv(
     """
     return _import(
         raw,
-        lambda text: _plan_csv(text, file_name=file_name, as_agency=as_agency, actor=actor),
+        lambda text: _plan_csv(
+            text, file_name=printable(file_name), as_agency=as_agency, actor=actor
+        ),
         file_name=file_name,
         as_agency=as_agency,
         actor=actor,
@@ -1568,27 +1574,29 @@ def _event_document(entry: Entry, entry_refs, child_refs, adult_refs) -> dict:
 def export_csv(children: list[Child], *, actor) -> str:
     """The CSV chronology (header row, one event a row, lists joined by ';') of the
     current entries about `children`. Decisions, scores, adults and acknowledgements
-    have no CSV column and are left out; use JSON to keep them. Audited per child."""
+    have no CSV column and are left out; use JSON to keep them. Audited per child.
+
+    A cell a spreadsheet would run as a formula is written with a leading quote
+    (chronology.csv_safe); import_csv takes it off again."""
     children, entries, child_refs, _ = _export_events(children, actor=actor, file_format="csv")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for entry in entries:
-        writer.writerow(
-            [
-                entry.event_date.isoformat(),
-                entry.date_precision,
-                entry.agency.code,
-                ";".join(_event_children(entry, child_refs)),
-                entry.kind,
-                ";".join(row.category for row in entry.category_rows.all()),
-                "" if entry.severity is None else entry.severity,
-                entry.summary,
-                entry.child_words or "",
-                entry.action or "",
-                entry.status or "",
-            ]
-        )
+        cells = [
+            entry.event_date.isoformat(),
+            entry.date_precision,
+            entry.agency.code,
+            ";".join(_event_children(entry, child_refs)),
+            entry.kind,
+            ";".join(row.category for row in entry.category_rows.all()),
+            "" if entry.severity is None else entry.severity,
+            entry.summary,
+            entry.child_words or "",
+            entry.action or "",
+            entry.status or "",
+        ]
+        writer.writerow([csv_safe.escape(str(cell)) for cell in cells])
     return out.getvalue()
 
 

@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from agencies.services import service_account_get
+from chronology import services as chronology_services
 from chronology.audit import audit_record
 from chronology.interchange import InterchangeError, export_document
 from chronology.models import Child
@@ -100,10 +101,66 @@ def backtests_waiting() -> list[int]:
     )
 
 
+def _without_bad_events(raw: bytes) -> tuple[bytes, list[str]]:
+    """The scenario without the events whose date breaks the date rule, and a line
+    for each event left out. A record from before the rule (an entry dated year 1,
+    say) is append-only and stays in the database; one such row must not stop a
+    back-test, so it is reported and the rest is replayed. A document that cannot
+    be read is returned as it is, for the replay to report."""
+    try:
+        document = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return raw, []
+    events = document.get("events") if isinstance(document, dict) else None
+    if not isinstance(events, list):
+        return raw, []
+    kept, skipped = [], []
+    for number, event in enumerate(events, start=1):
+        value = event.get("date") if isinstance(event, dict) else None
+        try:
+            problem = chronology_services.date_problem(
+                day=datetime.date.fromisoformat(value) if isinstance(value, str) else None
+            )
+        except ValueError:
+            problem = "not a date"
+        if problem:
+            ref = event.get("ref") or f"number {number}"
+            skipped.append(f"event {ref} dated {value}: {problem}")
+        else:
+            kept.append(event)
+    if not skipped:
+        return raw, []
+    document["events"] = kept
+    return json.dumps(document).encode(), skipped
+
+
+def _replay_both(backtest: BackTest, name: str, raw: bytes) -> dict:
+    """One scenario's row: replayed with the active version and with the draft."""
+    row: dict = {"scenario": name}
+    raw, skipped = _without_bad_events(raw)
+    if skipped:
+        row["skipped"] = skipped
+    for label, rule_set in (("active", backtest.baseline), ("draft", backtest.rule_set)):
+        replayed = replay_document(raw, file_name=name, rules=ReplayRules(version=rule_set.version))
+        row["title"] = replayed["scenario"]
+        row[label] = {
+            "alerts": replayed["alerts"],
+            "expect_met": sum(1 for e in replayed["expect"] if e["met"]),
+            "expect_total": len(replayed["expect"]),
+        }
+        backtest.done += 1
+        backtest.save(update_fields=["done"])
+    return row
+
+
 def backtest_run(backtest_id: int, scenarios: list[tuple[str, bytes]] | None = None) -> BackTest:
     """Run a queued back-test, saving progress after each replay. Safe to run again:
     a finished back-test is left alone. `scenarios` defaults to the stored histories
-    and the busiest live chronologies."""
+    and the busiest live chronologies.
+
+    One bad scenario does not stop the others: events with dates outside the date
+    rule are left out and listed in the row's "skipped", and a scenario that cannot
+    be replayed at all gets a row with its "error" (both shown on the page)."""
     claimed = BackTest.objects.filter(pk=backtest_id, status=BackTestStatus.QUEUED).update(
         status=BackTestStatus.RUNNING
     )
@@ -117,20 +174,14 @@ def backtest_run(backtest_id: int, scenarios: list[tuple[str, bytes]] | None = N
         backtest.save(update_fields=["total"])
         results = []
         for name, raw in scenarios:
-            row = {"scenario": name}
-            for label, rule_set in (("active", backtest.baseline), ("draft", backtest.rule_set)):
-                replayed = replay_document(
-                    raw, file_name=name, rules=ReplayRules(version=rule_set.version)
-                )
-                row["title"] = replayed["scenario"]
-                row[label] = {
-                    "alerts": replayed["alerts"],
-                    "expect_met": sum(1 for e in replayed["expect"] if e["met"]),
-                    "expect_total": len(replayed["expect"]),
-                }
-                backtest.done += 1
+            done_before = backtest.done
+            try:
+                results.append(_replay_both(backtest, name, raw))
+            except (InterchangeError, ValueError, OverflowError) as exc:
+                logger.warning("Back-test %s: scenario %s failed: %s", backtest_id, name, exc)
+                results.append({"scenario": name, "title": name, "error": str(exc)})
+                backtest.done = done_before + 2
                 backtest.save(update_fields=["done"])
-            results.append(row)
         backtest.results = results
         backtest.status = BackTestStatus.DONE
     except (InterchangeError, ValueError) as exc:

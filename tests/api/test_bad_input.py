@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from agencies.models import Agency
 from agencies.services import service_account_get
-from chronology import services
+from chronology import interchange, services
 from chronology.models import (
     Adult,
     AuditEvent,
@@ -330,3 +330,24 @@ def test_every_api_error_is_json_even_where_django_answers(api, monkeypatch):
     assert response.status_code == 500
     assert response.json() == {"detail": "A server error occurred."}
     assert "a bug" not in response.content.decode()
+
+
+def test_a_file_name_that_is_not_text_is_stored_escaped(bob, school_child):
+    """A file on disk whose name is not UTF-8 reaches Python as lone surrogates."""
+    interchange.import_csv(
+        csv_file(),
+        file_name="events-\udcff.csv",
+        as_agency=bob.agency,
+        actor=service_account_get(purpose="import"),
+    )
+
+    assert ImportBatch.objects.get().file_name == "events-\\udcff.csv"
+
+
+def test_a_score_as_of_year_one_is_a_400_naming_the_field(api, school_child):
+    url = reverse("api_child_score", args=[school_child.public_id])
+
+    response = api.get(url, {"as_of": "0001-01-01"})
+
+    assert response.status_code == 400
+    assert "as_of" in response.json()
