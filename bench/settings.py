@@ -18,3 +18,5 @@ REST_FRAMEWORK = {  # noqa: F405
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"user": "100000/s", "anon": "100000/s"},
 }
+# A kept county is reused for months; its token must outlive the 30-day default.
+API_TOKEN_TTL_DAYS = 3650
