@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from agencies.models import Agency, Role
 from agencies.services import service_account_get
 from neglect_tool.selectors import child_score
+from safeguarding.throttling import ThrottleFirstMixin
 
 from . import interchange, services
 from .audit import audit_record
@@ -41,8 +42,9 @@ def _date_rule(value):
     return value
 
 
-class NoStoreMixin:
-    """Responses carry children's data: never cached by browsers or proxies."""
+class NoStoreMixin(ThrottleFirstMixin):
+    """Responses carry children's data: never cached by browsers or proxies. (Every
+    API view has this mixin, so it also brings the throttles forward.)"""
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

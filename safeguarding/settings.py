@@ -191,6 +191,18 @@ if GOVUK_FRONTEND_DIR.is_dir():
 WHITENOISE_USE_FINDERS = DEBUG
 
 REDIS_URL = env("REDIS_URL")
+# The cache holds the API's call counts (safeguarding/throttling.py). With Redis,
+# every web process shares them; without (make run, one process), each keeps its own.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "chronology",
+            # A Redis that hangs must not hang the API: the throttle lets calls through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # kombu's file-system transport: a broker with no server, for `make run`.
@@ -333,6 +345,19 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "UNAUTHENTICATED_USER": None,
+    # Per user or token, and per address for calls without valid credentials
+    # (safeguarding/throttling.py); over the rate, 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "safeguarding.throttling.ApiUserThrottle",
+        "safeguarding.throttling.ApiAnonThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        # 10 calls a second, a minute long: far above a person and above a system
+        # syncing one record at a time; bulk loads go through imports/.
+        "user": env("API_THROTTLE_USER_RATE", "600/min"),
+        # Without valid credentials every call is refused anyway; this slows guessing.
+        "anon": env("API_THROTTLE_ANON_RATE", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Safeguarding chronology API",

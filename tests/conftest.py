@@ -10,6 +10,7 @@
 """
 
 import datetime
+import uuid
 from importlib import import_module
 
 import pgtrigger
@@ -91,6 +92,16 @@ def _second_factor_not_required(settings):
     # client.force_login passes no second factor, so outside tests/security (whose
     # conftest overrides this fixture) no role needs one. tests/security tests the rule.
     settings.OTP_REQUIRED_ROLES = frozenset()
+
+
+@pytest.fixture(autouse=True)
+def _api_call_counts_of_its_own(settings):
+    # The API throttles count calls in the cache (Redis), which outlives a test; a
+    # key prefix of the test's own starts every test at zero calls.
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture
