@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core import checks
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
 
 from chronology.models import APPEND_ONLY_TRIGGERS
 
@@ -32,15 +33,20 @@ def append_only_models_declare_their_triggers(app_configs=None, **kwargs):
 
 @checks.register(checks.Tags.database)
 def database_roles(app_configs=None, databases=None, **kwargs):
-    """Run by `manage.py check --database default` (and by migrate): the app's role
-    must not be a superuser nor own the tables, and every append-only table must
-    have its triggers installed."""
+    """Run by `manage.py check --database default` once the migrations are applied:
+    the app's role must not be a superuser nor own the tables, and every append-only
+    table must have its triggers installed."""
     if not databases or "default" not in databases:
         return []
     connection = connections["default"]
     if connection.vendor != "postgresql":
         return []
     problems = []
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        # Before or during `migrate`: the migrations about to run install the triggers
+        # and the grants, so there is nothing to judge yet.
+        return []
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
         user, superuser = cursor.fetchone()

@@ -153,3 +153,14 @@ def test_the_triggers_refuse_the_owner_too(bob, child):
             truncate = f"TRUNCATE {model._meta.db_table} CASCADE"
             assert "Cannot truncate the append-only table" in refused(truncate)
     assert Entry.objects.get().summary == "Head lice, untreated"
+
+
+def test_every_table_the_app_deletes_from_is_named_correctly():
+    """A mistyped label in ROWS_DELETED would silently leave its table without DELETE."""
+    from django.apps import apps
+
+    installed = {config.label for config in apps.get_app_configs()}
+    for label in db_roles.ROWS_DELETED:
+        app_label, model_name = label.split(".")
+        if app_label in installed:
+            assert apps.get_model(app_label, model_name)._meta.label == label

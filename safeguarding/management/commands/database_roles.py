@@ -83,8 +83,23 @@ class Command(BaseCommand):
                     )
                 )
 
-        with self._connect(admin, database) as cursor:
-            self._schema(cursor, owner=owner["user"], app=app["user"])
+        handed_over = [database]
+        if test_databases:
+            # A test database left by a run as another role (a superuser, say) passes
+            # to the owner too, so that --reuse-db keeps working.
+            test_database = f"test_{database}"
+            with self._connect(admin, admin["dbname"] or "postgres") as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [test_database])
+                if cursor.fetchone() is not None:
+                    cursor.execute(
+                        sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                            sql.Identifier(test_database), sql.Identifier(owner["user"])
+                        )
+                    )
+                    handed_over.append(test_database)
+        for name in handed_over:
+            with self._connect(admin, name) as cursor:
+                self._schema(cursor, owner=owner["user"], app=app["user"])
 
         # The grants on the tables that exist; `migrate` applies them again afterwards.
         with db_roles.as_owner():
