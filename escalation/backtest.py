@@ -139,3 +139,67 @@ def backtest_run(backtest_id: int, scenarios: list[tuple[str, bytes]] | None = N
     backtest.finished_at = timezone.now()
     backtest.save(update_fields=["results", "status", "error", "finished_at"])
     return backtest
+
+
+# --- measuring a rule set: recall on reviewed histories, false alarms on controls ---
+
+
+def scenario_measure(raw: bytes, *, name: str, version: int, control: bool) -> dict:
+    """Replay one scenario under a rule set and keep what the measures need: the
+    expect items (recall, lead days) or, for a control family, its alerts and
+    child-years (false alarms)."""
+    from .controls import child_years
+
+    replayed = replay_document(raw, file_name=name, rules=ReplayRules(version=version))
+    row = {
+        "title": replayed["scenario"],
+        "alerts": replayed["alerts"],
+        "expect": replayed["expect"],
+    }
+    if control:
+        row["child_years"] = round(child_years(json.loads(raw)), 2)
+    return row
+
+
+def measures_of(rows: list[dict]) -> dict:
+    """Recall and false alarms over the scenario rows of one rule set.
+
+    recall: expect items met of all, and for each met "alert by" item the lead
+    days (how long before the reviewer's date the first alert came). false
+    alarms: alerts raised on control families per 100 child-years, by rule."""
+    met = total = 0
+    leads = []
+    alarms, years, by_rule = [], 0.0, {}
+    for row in rows:
+        if "child_years" in row:
+            years += row["child_years"]
+            for alert in row["alerts"]:
+                alarms.append({"scenario": row["title"], **alert})
+                by_rule[alert["rule"]] = by_rule.get(alert["rule"], 0) + 1
+            continue
+        for item in row["expect"]:
+            total += 1
+            met += bool(item["met"])
+            if item["met"] and item.get("by") and item.get("first_alert"):
+                by = datetime.date.fromisoformat(item["by"])
+                leads.append((by - datetime.date.fromisoformat(item["first_alert"])).days)
+    leads.sort()
+    median = None
+    if leads:
+        middle = len(leads) // 2
+        median = leads[middle] if len(leads) % 2 else (leads[middle - 1] + leads[middle]) / 2
+    return {
+        "recall": {"met": met, "total": total, "lead_days": leads, "median_lead_days": median},
+        "false_alarms": {
+            "alerts": len(alarms),
+            "child_years": round(years, 1),
+            "per_100_child_years": round(100 * len(alarms) / years, 2) if years else None,
+            "by_rule": dict(sorted(by_rule.items())),
+            "list": alarms,
+        },
+    }
+
+
+def reviewed_scenarios() -> list[tuple[str, bytes]]:
+    """The stored histories that carry expect items (the reviewers' dates)."""
+    return [(n, raw) for n, raw in stored_scenarios() if json.loads(raw).get("expect")]
