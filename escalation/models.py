@@ -79,6 +79,7 @@ class RuleType(models.TextChoices):
     TURNOVER = "turnover", "Changes of worker"
     RETURN_HOME = "return_home", "Concerns after a return home"
     DOMESTIC_ABUSE_NOTICE = "domestic_abuse_notice", "Domestic abuse notice not acknowledged"
+    INJURY_NON_MOBILE = "injury_non_mobile", "Injury to a baby not yet mobile"
 
 
 class Rule(models.Model):
