@@ -310,7 +310,20 @@ class BackTest(models.Model):
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Recall and false alarms of each rule set: {'active': {...}, 'draft': {...}}.",
+    )
     error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the worker running it last saved progress; a stale one is taken over.",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker has started or resumed it."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -467,7 +467,9 @@ def frequency(rule: Rule, ctx: Context) -> list[Finding]:
         for e in _after(ctx.entries, floor)
         if e.kind not in PROFESSIONAL_KINDS
         and _matching(e, p["categories"])
-        and (e.severity or 0) >= p.get("min_severity", 0)
+        # A concern recorded without a severity counts (the category's default
+        # decides in the score); one recorded as below the floor does not.
+        and (e.severity is None or e.severity >= p.get("min_severity", 0))
     ]
     best = None
     start = 0
