@@ -20,7 +20,13 @@ from escalation.backtest import (
     backtests_waiting,
 )
 from escalation.models import BackTest, BackTestStatus
-from tests.escalation.test_workers import celery_worker, committed, wait_until  # noqa: F401
+from tests.escalation.test_workers import (  # noqa: F401 - fixtures and helpers
+    celery_worker,
+    committed,
+    migration_defaults,
+    migration_defaults_left_behind,
+    wait_until,
+)
 
 CASE_Q = (
     Path(__file__).resolve().parents[2] / "chronology" / "fixtures" / "case_q.json"
