@@ -323,6 +323,36 @@ def measure_sweep(info: dict) -> dict:
         "runs": [round(r, 2) for r in runs],
         "first_sweep": first,
         "alerts": sql("SELECT count(*) FROM escalation_alert")[0][0],
+        **alert_burden(),
+    }
+
+
+def alert_burden() -> dict:
+    """Open alerts per 100 children and per social care team manager: what a
+    county's managers would face on the morning after the sweep."""
+    children = sql("SELECT count(*) FROM chronology_child")[0][0]
+    open_alerts = sql(
+        "SELECT count(*) FROM escalation_alert "
+        "WHERE status IN ('open', 'acknowledged', 'escalated')"
+    )[0][0]
+    managers = sql(
+        "SELECT count(*) FROM agencies_user u JOIN agencies_agency a ON a.id = u.agency_id "
+        "WHERE a.code = 'SC' AND u.role = 'manager'"
+    )[0][0]
+    by_rule = dict(
+        sql(
+            "SELECT rule_code, count(*) FROM escalation_alert "
+            "WHERE status IN ('open', 'acknowledged', 'escalated') GROUP BY 1 ORDER BY 2 DESC"
+        )
+    )
+    log(f"open alerts: {open_alerts} for {children} children, {managers} team managers")
+    return {
+        "open_alerts": open_alerts,
+        "open_alerts_per_100_children": round(100 * open_alerts / children, 2)
+        if children
+        else None,
+        "open_alerts_per_manager": round(open_alerts / managers, 1) if managers else None,
+        "open_alerts_by_rule": by_rule,
     }
 
 
