@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.db.models import BooleanField, CharField, Count, Exists, OuterRef, Q, Subquery
 from django.db.models.expressions import ExpressionWrapper
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -22,7 +23,6 @@ from chronology.models import (
     Amendment,
     Child,
     DecisionAttendance,
-    Entry,
     EntryChild,
     StatusPeriod,
 )
@@ -56,6 +56,7 @@ ENTRY_FIELDS = (
     "entry__acknowledgement__acknowledged_on",
     "entry__acknowledgement__recorded_at",
     "has_child_words",
+    "mobile_from_text",
     # One row per category (none: one row with None), in the order given.
     "entry__category_rows__id",
     "entry__category_rows__category",
@@ -93,6 +94,8 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
             public_id_text=Cast("entry__public_id", output_field=CharField()),
             agencies_present=Coalesce(Subquery(present), 0),
             # The child's own words, on any kind of entry, are the child's voice.
+            # A baby's first independent moves, as a visit recorded them (the injury rule).
+            mobile_from_text=KeyTextTransform("mobile_from", "entry__extra"),
             has_child_words=ExpressionWrapper(
                 Q(entry__child_words__isnull=False) & ~Q(entry__child_words=""),
                 output_field=BooleanField(),
@@ -123,6 +126,7 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
         acknowledged_on,
         acknowledgement_recorded_at,
         has_child_words,
+        mobile_from_text,
         category_row_id,
         category,
     ) in links.values_list(*ENTRY_FIELDS):
@@ -149,6 +153,7 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
                 acknowledged_on=acknowledged_on,
                 acknowledgement_recorded_at=acknowledgement_recorded_at,
                 has_child_words=bool(has_child_words),
+                mobile_from_text=mobile_from_text,
             )
         if category_row_id is not None:
             categories[entry_id][category_row_id] = category
@@ -220,7 +225,6 @@ def contexts_load(
     ):
         unresolved[alert.child_id].append(alert)
     holidays = set(Holiday.objects.values_list("day", flat=True))
-    mobile_from = _mobile_from(ids, today)
     linked = defaultdict(set)
     if unresolved:
         # By the alerts' own ids: joining the alert table instead, PostgreSQL scans
@@ -281,29 +285,19 @@ def contexts_load(
             rules=rules,
             totals_key=key,
             known_totals=known_totals,
-            mobile_from=mobile_from.get(child.pk),
+            mobile_from=_mobile_from(child_entries),
         )
     return contexts
 
 
-def _mobile_from(child_ids: list[int], today: datetime.date) -> dict[int, datetime.date]:
-    """The day each child was recorded as independently mobile (a visit or health
-    entry's `mobile_from`, kept in the entry's extra), the earliest recorded."""
-    found: dict[int, datetime.date] = {}
-    rows = (
-        Entry.objects.filter(
-            child_rows__child_id__in=child_ids,
-            extra__has_key="mobile_from",
-            event_date__lte=today,
-        )
-        .current()
-        .values_list("child_rows__child_id", "extra__mobile_from")
-    )
-    for child_id, value in rows:
-        try:
-            day = datetime.date.fromisoformat(str(value))
-        except ValueError:
-            continue
-        if child_id not in found or day < found[child_id]:
-            found[child_id] = day
-    return found
+def _mobile_from(entries: list[EntryFacts]) -> datetime.date | None:
+    """The day the child was recorded as independently mobile (a visit or health
+    entry's `mobile_from`, kept in the entry's extra): the earliest recorded."""
+    days = []
+    for entry in entries:
+        if entry.mobile_from_text:
+            try:
+                days.append(datetime.date.fromisoformat(entry.mobile_from_text))
+            except ValueError:
+                continue  # not a date: the age limit decides
+    return min(days, default=None)

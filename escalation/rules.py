@@ -74,6 +74,7 @@ class EntryFacts:
     acknowledged_on: datetime.date | None = None  # notifications: when acknowledged
     acknowledgement_recorded_at: datetime.datetime | None = None
     has_child_words: bool = False  # the child's own words recorded on the entry
+    mobile_from_text: str | None = None  # extra's "mobile_from": the baby mobile from
 
     @property
     def is_child_voice(self) -> bool:
