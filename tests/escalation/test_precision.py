@@ -261,3 +261,19 @@ def test_after_the_demo_and_a_sweep_no_alert_concerns_a_child_whose_reviews_are_
                 "review-overdue"
             ), (child.ref, alert.reason)
             assert plan_due is None or plan_due[2] < today, (child.ref, alert.reason)
+
+
+def test_a_child_on_a_plan_whose_level_rises_after_the_last_decision_is_alerted(
+    alice, bob, school, child
+):
+    Involvement.objects.filter(child=child).update(started_on=D(2025, 1, 1))
+    serious_neglect(alice, child, [D(2026, 1, 5)])
+    plan(alice, child, school, D(2026, 2, 2))
+    escalation.child_evaluate(child_id=child.pk, now=at(2026, 2, 3))
+    assert not Alert.objects.filter(child=child, status__in=UNRESOLVED).exists()
+    serious_neglect(alice, child, [D(2026, 3, 2), D(2026, 3, 9)])
+    serious_neglect(bob, child, [D(2026, 3, 10), D(2026, 3, 16)])
+    escalation.child_evaluate(child_id=child.pk, now=at(2026, 3, 20))
+    risen = Alert.objects.get(child=child, status__in=UNRESOLVED, rule_code__startswith="level-")
+    assert risen.episode_key == ""
+    assert D(2026, 2, 2) < risen.pattern_started_on <= D(2026, 3, 16)
