@@ -4,18 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("escalation", "0004_optimistic_revision"),
+        ('escalation', '0004_optimistic_revision'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="childwatch",
-            name="month_totals",
-            field=models.JSONField(
-                blank=True,
-                default=dict,
-                help_text='The neglect totals the last evaluation worked out, in thousandths by day, with the key of the evidence they rest on: {"key": "…", "rows": 12, "totals": {"2026-10-31": 1250}}.',
-            ),
+            model_name='childwatch',
+            name='month_totals',
+            field=models.JSONField(blank=True, default=dict, help_text='The neglect totals the last evaluation worked out, in thousandths by day, with the key of the evidence they rest on: {"key": "…", "rows": 12, "totals": {"2026-10-31": 1250}}.'),
         ),
     ]
