@@ -385,11 +385,10 @@ def injury_non_mobile(rule: Rule, ctx: Context) -> list[Finding]:
     if born is None:
         return []
     limit_days = round(p.get("age_months", 6) * 365.25 / 12)
-    answered_on = {
-        e.event_date
-        for e in ctx.entries
-        if e.kind == EntryKind.REFERRAL
-        or (e.kind == EntryKind.DECISION and e.decision_type == DecisionType.STRATEGY_DISCUSSION)
+    # A strategy discussion counts as any multi-agency decision does: two or more
+    # agencies present.
+    answered_on = {e.event_date for e in ctx.entries if e.kind == EntryKind.REFERRAL} | {
+        d.event_date for d in ctx.multi_agency_decisions({DecisionType.STRATEGY_DISCUSSION})
     }
     findings = []
     for entry in ctx.entries:

@@ -79,6 +79,36 @@ def test_the_same_bruise_with_a_referral_that_day_raises_none(alice, baby):
     assert "injury-non-mobile" not in codes(baby)
 
 
+def test_a_strategy_discussion_that_day_answers_the_bruise_only_with_two_agencies(
+    alice, school, baby
+):
+    bruise(alice, baby, D(2026, 5, 12))
+    services.entry_record(
+        actor=alice,
+        children=[baby],
+        kind=EntryKind.DECISION,
+        event_date=D(2026, 5, 12),
+        summary="Strategy discussion",
+        decision_type="strategy_discussion",
+        decision_outcome="section_47_enquiry",
+        agencies_present=[alice.agency],
+    )
+    escalation.child_evaluate(child_id=baby.pk, now=at(2026, 5, 12))
+    assert codes(baby) == ["injury-non-mobile"]  # one agency alone is not multi-agency
+    services.entry_record(
+        actor=alice,
+        children=[baby],
+        kind=EntryKind.DECISION,
+        event_date=D(2026, 5, 12),
+        summary="Strategy discussion with health",
+        decision_type="strategy_discussion",
+        decision_outcome="section_47_enquiry",
+        agencies_present=[alice.agency, school],
+    )
+    escalation.child_evaluate(child_id=baby.pk, now=at(2026, 5, 12, 23))
+    assert Alert.objects.get(child=baby).status == "resolved"
+
+
 def test_a_baby_recorded_as_mobile_meets_the_ordinary_rules_only(alice, baby):
     services.entry_record(
         actor=alice,
