@@ -1,7 +1,10 @@
 """A synthetic county, written with COPY (never the ORM row by row).
 
-Every child has about 20 entries from 8 agencies over 5 years; each agency that
-wrote about a child has an open involvement with it. Concerns carry a realistic
+Children are drawn from a mix that follows the published rates (TIERS): most
+are known only through universal services (a few routine entries); those in
+early help, in need, on a plan or looked after have about 20 entries from 8
+agencies over 5 years, with their plan's meetings at the statutory cadence.
+Each agency that wrote about a child has an open involvement with it. Concerns carry a realistic
 mix of categories (neglect the largest share), referrals are followed within
 days by a multi-agency decision (so they do not all stand as alerts), and a
 minority of children are on plans or looked after (status entries and status
@@ -109,6 +112,36 @@ FAMILY = [
     "Green",
 ]
 YEARS = 5
+
+# The county's children by their highest level of help today, after the DfE's
+# "Characteristics of children in need" (England, year to March 2023: 3.4% of
+# children in need on 31 March, 0.42% on a child protection plan) and "Children
+# looked after in England" (0.70%). Children in need here exclude those on plans
+# or looked after. Early help is not in the DfE figures: 4% is the bench's
+# assumption. Only these children carry a full chronology; the rest are known
+# through universal services (routine visits and notes, the odd minor worry).
+TIERS = [
+    ("looked_after", 0.70),
+    ("child_protection_plan", 0.42),
+    ("child_in_need", 2.28),
+    ("early_help", 4.0),
+    ("universal", 92.6),
+]
+# tier: (the decision that starts it, the review's decision type, days between
+# reviews: first, second, then on), from Working Together 2023 and the Care
+# Planning Regulations 2010 (reg. 33); child in need reviews are local practice.
+PLAN_CADENCE = {
+    "child_protection_plan": (
+        "child_protection_conference",
+        "child_protection_conference",
+        [91, 182],
+    ),
+    "looked_after": ("", "looked_after_review", [28, 91, 182]),
+    "child_in_need": ("", "child_in_need_review", [91]),
+    "early_help": ("", "professionals_meeting", [91]),
+}
+# A team manager's team of social workers: open alerts are reported per manager.
+WORKERS_PER_MANAGER = 6
 
 
 @dataclass
@@ -269,6 +302,9 @@ def county_build(
         User.objects.create(username=f"sc-worker-{i}", agency=agencies["SC"], role="practitioner")
         for i in range(max(1, children // 40))
     ]
+    # Team managers in social care, one for every WORKERS_PER_MANAGER workers.
+    for i in range(-(-len(sc_workers) // WORKERS_PER_MANAGER)):
+        User.objects.create(username=f"sc-manager-{i}", agency=agencies["SC"], role="manager")
     bench_worker = User.objects.create(
         username="bench-worker", agency=agencies["BLA"], role="practitioner"
     )
@@ -362,7 +398,74 @@ def county_build(
                 return 2
             return 1
 
-        def make_child(n_entries, extra_agencies=()):
+        def quiet_entry(child, day, code):
+            # A child known only through universal services: routine contacts, the
+            # odd minor worry, no referrals.
+            kind = rng.choices(["visit", "note", "concern"], [45, 35, 20])[0]
+            categories, severity = (), None
+            if kind == "concern":
+                categories = rng.choices(cats, cat_weights, k=1)
+                severity = 1
+            entry(child, day, code, kind, severity=severity, categories=categories)
+            return 1
+
+        def plan_entries(child, tier, seen):
+            """The status and the multi-agency meetings of a child in need, on a plan
+            or looked after, at the statutory cadence (README "Escalation")."""
+            if tier == "child_protection_plan":
+                began = today - datetime.timedelta(days=rng.randrange(30, 540))
+            elif tier == "looked_after":
+                began = today - datetime.timedelta(days=rng.randrange(30, 365 * YEARS))
+            else:
+                began = today - datetime.timedelta(days=rng.randrange(30, 365 * 2))
+            present = ("SC", "SCH", "HV")
+            first_type, review_type, steps = PLAN_CADENCE[tier]
+            if first_type:
+                entry(
+                    child,
+                    began,
+                    "SC",
+                    "decision",
+                    decision_type=first_type,
+                    decision_outcome="child_protection_plan"
+                    if tier == "child_protection_plan"
+                    else "other",
+                    present=present,
+                )
+            eid = entry(child, began, "SC", "status", status=tier)
+            out.add("chronology_statusperiod", tier, began, None, child, eid)
+            day, step = began, 0
+            while True:
+                day += datetime.timedelta(days=steps[min(step, len(steps) - 1)] - rng.randint(0, 7))
+                if day >= today:
+                    break
+                entry(
+                    child,
+                    day,
+                    "SC",
+                    "decision",
+                    decision_type=review_type,
+                    decision_outcome="other",
+                    present=present,
+                )
+                step += 1
+            if tier == "child_protection_plan":  # core groups between conferences
+                day = began + datetime.timedelta(days=10)
+                while day < today:
+                    entry(
+                        child,
+                        day,
+                        "SC",
+                        "decision",
+                        decision_type="core_group",
+                        decision_outcome="other",
+                        present=present,
+                    )
+                    day += datetime.timedelta(days=42)
+            for code in present:
+                seen[code] = min(seen.get(code, began), began)
+
+        def make_child(n_entries, extra_agencies=(), quiet=False):
             nonlocal child_id, household_id, remaining_in_household
             child_id += 1
             if remaining_in_household == 0:
@@ -400,18 +503,21 @@ def county_build(
             while written < n_entries:
                 code = rng.choices(codes, shares)[0]
                 day = start + datetime.timedelta(days=rng.randrange(span))
-                written += random_entry(child_id, day, code)
+                written += (quiet_entry if quiet else random_entry)(child_id, day, code)
                 first_seen[code] = min(first_seen.get(code, day), day)
             return child_id, first_seen
 
         for n in range(children):
-            cid, seen = make_child(max(1, int(rng.gauss(20, 6))))
-            if n % 12 == 0:  # a minority on a plan
-                status = rng.choice(["child_in_need", "child_protection_plan", "looked_after"])
-                day = start + datetime.timedelta(days=rng.randrange(span))
-                eid = entry(cid, day, "SC", "status", status=status)
-                out.add("chronology_statusperiod", status, day, None, cid, eid)
-                seen["SC"] = min(seen.get("SC", day), day)
+            tier = rng.choices(TIERS, [t[1] for t in TIERS])[0][0]
+            if n < visible or tier in ("child_in_need", "child_protection_plan", "looked_after"):
+                # The children the pages and the ingest measure have full chronologies.
+                cid, seen = make_child(max(1, int(rng.gauss(20, 6))))
+            elif tier == "early_help":
+                cid, seen = make_child(max(1, int(rng.gauss(8, 3))), quiet=True)
+            else:
+                cid, seen = make_child(rng.randint(0, 4), quiet=True)
+            if tier != "universal":
+                plan_entries(cid, tier, seen)
             if n < visible:
                 seen["BLA"] = start
             for code, day in seen.items():

@@ -323,6 +323,51 @@ def measure_sweep(info: dict) -> dict:
         "runs": [round(r, 2) for r in runs],
         "first_sweep": first,
         "alerts": sql("SELECT count(*) FROM escalation_alert")[0][0],
+        **alert_burden(info),
+    }
+
+
+OPEN = "status IN ('open', 'acknowledged', 'escalated')"
+
+
+def alert_burden(info: dict) -> dict:
+    """Open alerts per 100 children and per social care team manager: what a
+    county's managers would face on the morning after the sweep. Given for the
+    whole bench county, and for the children drawn from the published mix alone:
+    the children the pages and latency figures use (`visible`, the long
+    chronology, the latency children) carry full chronologies whatever their tier."""
+    measured = [*info["visible_ids"], info["long_child_id"], *info["latency_child_ids"]]
+    children = sql("SELECT count(*) FROM chronology_child")[0][0]
+    open_alerts = sql(f"SELECT count(*) FROM escalation_alert WHERE {OPEN}")[0][0]
+    mix_children = children - len(measured)
+    mix_alerts = sql(
+        f"SELECT count(*) FROM escalation_alert WHERE {OPEN} AND NOT child_id = ANY(%s)",
+        [measured],
+    )[0][0]
+    managers = sql(
+        "SELECT count(*) FROM agencies_user u JOIN agencies_agency a ON a.id = u.agency_id "
+        "WHERE a.code = 'SC' AND u.role = 'manager'"
+    )[0][0]
+    by_rule = dict(
+        sql(
+            f"SELECT rule_code, count(*) FROM escalation_alert WHERE {OPEN} "
+            "AND NOT child_id = ANY(%s) GROUP BY 1 ORDER BY 2 DESC",
+            [measured],
+        )
+    )
+    log(
+        f"open alerts: {open_alerts} for {children} children; {mix_alerts} for the "
+        f"{mix_children} drawn from the mix; {managers} team managers"
+    )
+    return {
+        "open_alerts": open_alerts,
+        "open_alerts_per_100_children": round(100 * open_alerts / children, 2),
+        "open_alerts_per_manager": round(open_alerts / managers, 1) if managers else None,
+        "mix_children": mix_children,
+        "mix_open_alerts": mix_alerts,
+        "mix_open_alerts_per_100_children": round(100 * mix_alerts / mix_children, 2),
+        "mix_open_alerts_per_manager": round(mix_alerts / managers, 2) if managers else None,
+        "mix_open_alerts_by_rule": by_rule,
     }
 
 

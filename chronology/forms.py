@@ -178,7 +178,38 @@ class ConcernForm(_EntryFields):
 
 
 class VisitForm(_EntryFields):
-    field_order = ["event_date", "summary", "child_words", "action", "categories", "severity"]
+    # A baby's first independent moves, as the visitor or health worker saw them:
+    # the injury rule for babies not yet mobile stops applying from that day
+    # (escalation.rules.injury_non_mobile). Kept in the entry's extra.
+    mobile_from = forms.DateField(
+        label="Baby independently mobile from (if seen)",
+        help_text="The day the baby was first seen rolling, crawling or cruising. Leave empty "
+        "if not yet mobile or not a baby.",
+        widget=DateInput(),
+        required=False,
+        error_messages={"invalid": "Enter a real date, for example 27/3/2026."},
+    )
+
+    field_order = [
+        "event_date",
+        "summary",
+        "child_words",
+        "action",
+        "categories",
+        "severity",
+        "mobile_from",
+    ]
+
+    def clean_mobile_from(self):
+        day = self.cleaned_data["mobile_from"]
+        return _not_in_future(day) if day else None
+
+    def clean(self):
+        cleaned = super().clean()
+        mobile_from = cleaned.pop("mobile_from", None)
+        if mobile_from is not None:
+            cleaned["extra"] = {"mobile_from": mobile_from.isoformat()}
+        return cleaned
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -442,10 +442,12 @@ def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list
 
 
 def child_words_for_child(*, child: Child) -> QuerySet[Entry]:
-    """Everything the child said, to any agency, oldest first (standing entries only)."""
+    """Everything the child said, to any agency, oldest first (standing entries only):
+    a child's-voice entry's words, and words recorded on any other entry (a concern,
+    a visit) alike."""
     return (
         Entry.objects.current()
-        .filter(child_rows__child=child, kind="child_voice", child_words__isnull=False)
+        .filter(child_rows__child=child, child_words__isnull=False)
         .exclude(child_words="")
         .select_related("agency")
         .order_by("event_date", "event_time", "recorded_at", "pk")

@@ -11,7 +11,9 @@ import datetime
 import uuid
 from collections import defaultdict
 
-from django.db.models import CharField, Count, Exists, OuterRef, Subquery
+from django.db.models import BooleanField, CharField, Count, Exists, OuterRef, Q, Subquery
+from django.db.models.expressions import ExpressionWrapper
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -29,6 +31,7 @@ from neglect_tool.scoring import (
     AssessmentRow,
     EvidenceRow,
     evidence_key,
+    level_held_since,
     prepare_evidence,
     score_prepared,
 )
@@ -52,6 +55,8 @@ ENTRY_FIELDS = (
     "agencies_present",
     "entry__acknowledgement__acknowledged_on",
     "entry__acknowledgement__recorded_at",
+    "has_child_words",
+    "mobile_from_text",
     # One row per category (none: one row with None), in the order given.
     "entry__category_rows__id",
     "entry__category_rows__category",
@@ -88,6 +93,13 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
             # Text, not a UUID object per row: the rules only compare it.
             public_id_text=Cast("entry__public_id", output_field=CharField()),
             agencies_present=Coalesce(Subquery(present), 0),
+            # The child's own words, on any kind of entry, are the child's voice.
+            # A baby's first independent moves, as a visit recorded them (the injury rule).
+            mobile_from_text=KeyTextTransform("mobile_from", "entry__extra"),
+            has_child_words=ExpressionWrapper(
+                Q(entry__child_words__isnull=False) & ~Q(entry__child_words=""),
+                output_field=BooleanField(),
+            ),
         )
     )
     agencies = {
@@ -113,6 +125,8 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
         agencies_present,
         acknowledged_on,
         acknowledgement_recorded_at,
+        has_child_words,
+        mobile_from_text,
         category_row_id,
         category,
     ) in links.values_list(*ENTRY_FIELDS):
@@ -138,6 +152,8 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
                 agencies_present=agencies_present,
                 acknowledged_on=acknowledged_on,
                 acknowledgement_recorded_at=acknowledgement_recorded_at,
+                has_child_words=bool(has_child_words),
+                mobile_from_text=mobile_from_text,
             )
         if category_row_id is not None:
             categories[entry_id][category_row_id] = category
@@ -237,8 +253,17 @@ def contexts_load(
         known_totals[today.isoformat()] = int(score.total.scaleb(3))
         rose_on = {}
         for level in (2, 3, 4):
-            if score.level >= level:
-                rose_on[str(level)] = watch.level_rose_on.get(str(level), today.isoformat())
+            if score.level < level:
+                continue
+            known = watch.level_rose_on.get(str(level))
+            if known is None:
+                # Newly at this level, or first seen (after an import or a demo
+                # load): the episode began when the history says, not today.
+                since = level_held_since(
+                    prepared, assessments, level=level, as_of=today, rules=config, domains=domains
+                )
+                known = (since or today).isoformat()
+            rose_on[str(level)] = known
         child_unresolved = unresolved.get(child.pk, [])
         contexts[child.pk] = Context(
             child=child,
@@ -260,5 +285,19 @@ def contexts_load(
             rules=rules,
             totals_key=key,
             known_totals=known_totals,
+            mobile_from=_mobile_from(child_entries),
         )
     return contexts
+
+
+def _mobile_from(entries: list[EntryFacts]) -> datetime.date | None:
+    """The day the child was recorded as independently mobile (a visit or health
+    entry's `mobile_from`, kept in the entry's extra): the earliest recorded."""
+    days = []
+    for entry in entries:
+        if entry.mobile_from_text:
+            try:
+                days.append(datetime.date.fromisoformat(entry.mobile_from_text))
+            except ValueError:
+                continue  # not a date: the age limit decides
+    return min(days, default=None)

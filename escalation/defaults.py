@@ -76,5 +76,47 @@ RULES = [
     },
 ]
 
+# Rule set version 2 (data migration 0007): the same rules made to hold up on
+# ordinary families, and one new. What changed and why (README "Escalation",
+# docs/alert-precision.md):
+# - level rules: children on a child protection plan or looked after are covered
+#   while their statutory reviews run to cadence (rules.PLAN_REVIEWS); the rule
+#   then alerts when a review is overdue or the level was reached after the
+#   last multi-agency decision;
+# - not-sustained: a relapse counts only after a real gap (3 month ends below
+#   the peak) and back at a level that matters (3 or above, or the level at
+#   which a plan ended);
+# - frequency: concerns of moderate severity or more (minor ones still count in
+#   the score);
+# - injury-non-mobile: any bruise or injury on a baby not yet independently
+#   mobile (NICE CG89; "bruising in non-mobile babies" protocols).
+_V2_PARAMS = {
+    "level-targeted": {"level": 3, "plan_cadence": True},
+    "level-statutory": {"level": 4, "plan_cadence": True},
+    "frequency-neglect": {
+        "count": 4,
+        "days": 90,
+        "categories": NEGLECT,
+        "min_agencies": 2,
+        "min_severity": 2,
+    },
+    "not-sustained": {
+        "times": 2,
+        "within_months": 6,
+        "lookback_months": 24,
+        "min_level": 3,
+        "min_gap_months": 3,
+    },
+}
+RULES_V2 = [{**rule, "params": _V2_PARAMS.get(rule["code"], rule["params"])} for rule in RULES] + [
+    {
+        "code": "injury-non-mobile",
+        "type": "injury_non_mobile",
+        # Six months: the age most local protocols use for "not independently
+        # mobile" where the record does not say when the baby began to move.
+        "params": {"categories": ["physical_abuse"], "age_months": 6},
+    }
+]
+
 LEVEL_2_AFTER_WORKING_HOURS = 8
 LEVEL_3_AFTER_WORKING_HOURS = 16

@@ -79,6 +79,7 @@ class RuleType(models.TextChoices):
     TURNOVER = "turnover", "Changes of worker"
     RETURN_HOME = "return_home", "Concerns after a return home"
     DOMESTIC_ABUSE_NOTICE = "domestic_abuse_notice", "Domestic abuse notice not acknowledged"
+    INJURY_NON_MOBILE = "injury_non_mobile", "Injury to a baby not yet mobile"
 
 
 class Rule(models.Model):
@@ -312,7 +313,20 @@ class BackTest(models.Model):
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Recall and false alarms of each rule set: {'active': {...}, 'draft': {...}}.",
+    )
     error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the worker running it last saved progress; a stale one is taken over.",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker has started or resumed it."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -73,6 +73,13 @@ class EntryFacts:
     agencies_present: int = 0  # decision entries: agencies recorded as present
     acknowledged_on: datetime.date | None = None  # notifications: when acknowledged
     acknowledgement_recorded_at: datetime.datetime | None = None
+    has_child_words: bool = False  # the child's own words recorded on the entry
+    mobile_from_text: str | None = None  # extra's "mobile_from": the baby mobile from
+
+    @property
+    def is_child_voice(self) -> bool:
+        """What the child said: a child's-voice entry, or words recorded on any entry."""
+        return self.kind == EntryKind.CHILD_VOICE or self.has_child_words
 
     @property
     def decision_type_label(self) -> str:
@@ -123,6 +130,7 @@ class Context:
     # the key is unchanged, and today's. totals_on adds the days it works out.
     totals_key: str = ""
     known_totals: dict[str, int] = field(default_factory=dict)
+    mobile_from: datetime.date | None = None  # recorded as independently mobile from
     _days_asked: set[str] = field(default_factory=set, repr=False)
     _decisions: list[EntryFacts] | None = field(default=None, repr=False)
     _explained: Score | None = field(default=None, repr=False)
@@ -218,6 +226,75 @@ def _matching(entry: EntryFacts, categories) -> list[str]:
 # --- the rule types ------------------------------------------------------------------
 
 
+# Statutory review cadence (Working Together to Safeguard Children 2023, and the
+# Care Planning, Placement and Case Review (England) Regulations 2010, reg. 33):
+# a child protection plan's first review conference within 3 months of the
+# initial conference, then at most 6 months apart; a looked-after child's first
+# review within 20 working days of becoming looked after, the second within 3
+# months of the first, then at most 6 months apart. README "Escalation".
+PLAN_REVIEWS = {
+    "child_protection_plan": ({"child_protection_conference"}, [(3, "months")], (6, "months")),
+    "looked_after": (
+        {"looked_after_review"},
+        [(20, "working_days"), (3, "months")],
+        (6, "months"),
+    ),
+}
+REVIEW_OVERDUE = "review-overdue"  # the episode key of a level alert for an overdue review
+LOOKED_AFTER_STATUSES = {"looked_after", "interim_care_order", "care_order", "placed_for_adoption"}
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return datetime.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def _add_interval(day: datetime.date, interval, holidays) -> datetime.date:
+    amount, unit = interval
+    if unit == "months":
+        return _add_months(day, amount)
+    from .working_time import is_working_day
+
+    counted = 0
+    while counted < amount:
+        day += datetime.timedelta(days=1)
+        if is_working_day(day, holidays or set()):
+            counted += 1
+    return day
+
+
+def plan_review_due(ctx: Context) -> tuple[str, datetime.date, datetime.date] | None:
+    """For a child on a child protection plan or looked after today: (the plan,
+    its start, the day its next statutory review is due by). None otherwise.
+    Where a child is on both, the review due soonest decides."""
+    due = []
+    for period in ctx.status_periods:
+        if period.started_on > ctx.today or (period.ended_on and period.ended_on <= ctx.today):
+            continue
+        track = "looked_after" if period.status in LOOKED_AFTER_STATUSES else period.status
+        if track not in PLAN_REVIEWS:
+            continue
+        types, first_intervals, then = PLAN_REVIEWS[track]
+        # The initial conference (or the day care began) starts the clock; reviews
+        # are the decisions of the plan's kind held after it.
+        reviews = [
+            d.event_date
+            for d in ctx.multi_agency_decisions(types)
+            if d.event_date > period.started_on
+        ]
+        last = reviews[-1] if reviews else period.started_on
+        interval = first_intervals[len(reviews)] if len(reviews) < len(first_intervals) else then
+        due.append((track, period.started_on, _add_interval(last, interval, ctx.holidays)))
+    return min(due, key=lambda item: item[2]) if due else None
+
+
 def level_reached(rule: Rule, ctx: Context) -> list[Finding]:
     level = rule.params["level"]
     rose_on = ctx.level_rose_on.get(str(level))
@@ -226,31 +303,125 @@ def level_reached(rule: Rule, ctx: Context) -> list[Finding]:
     higher = [
         r for r in ctx.rules if r.type == rule.type and level < r.params["level"] <= ctx.score.level
     ]
-    if higher and ctx.level_rose_on.get(str(higher[0].params["level"])) == rose_on:
-        # The child went straight past this level to a higher rule's: one alert, the higher.
+    if higher and (
+        rule.params.get("plan_cadence")
+        or ctx.level_rose_on.get(str(higher[0].params["level"])) == rose_on
+    ):
+        # The child is at a higher rule's level too: one alert, the higher.
         return []
     started = datetime.date.fromisoformat(rose_on)
+    plan = plan_review_due(ctx) if rule.params.get("plan_cadence") else None
+    # (episode key, started, reason) of what stands uncovered.
+    episodes = []
     floor = ctx.floor(rule.code, "")
-    if floor is not None and floor >= started:
+    if floor is None or floor < started:
+        # Reached with no multi-agency decision since: for a child on a plan, the
+        # level rose after the plan's last decision.
+        episodes.append(
+            (
+                "",
+                started,
+                f"at level {level} or above since {started:%Y-%m-%d}; "
+                "no multi-agency decision since then",
+            )
+        )
+    if plan is not None:
+        track, plan_started, due = plan
+        if ctx.today > due:
+            overdue_from = due + datetime.timedelta(days=1)
+            floor = ctx.floor(rule.code, REVIEW_OVERDUE)
+            if floor is None or floor < overdue_from:
+                plan_name = (
+                    "a child protection plan"
+                    if track == "child_protection_plan"
+                    else "looked after"
+                )
+                episodes.append(
+                    (
+                        REVIEW_OVERDUE,
+                        overdue_from,
+                        f"on {plan_name} since {plan_started:%Y-%m-%d}; the statutory review was "
+                        f"due by {due:%Y-%m-%d} and none is recorded",
+                    )
+                )
+        else:
+            # Covered while the reviews run to cadence: look again the day after
+            # the next is due.
+            ctx.check_again_at(
+                datetime.datetime.combine(
+                    due + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=ctx.now.tzinfo
+                )
+            )
+    if not episodes:
         return []
     contributions = ctx.explained_score().contributions
     contributing = {c.entry_id for c in contributions}
     evidence = [e for e in ctx.entries if str(e.public_id) in contributing]
     categories = sorted({c.category for c in contributions if c.kind != "assessment"})
+    head = (
+        f"Neglect level {ctx.score.level} ({LEVEL_NAMES[ctx.score.level]}), "
+        f"score {ctx.score.total}, "
+    )
     return [
         Finding(
             rule=rule,
-            episode_key="",
-            started_on=started,
+            episode_key=key,
+            started_on=day,
             evidence=evidence[-20:],
             categories=categories,
-            reason=(
-                f"Neglect level {ctx.score.level} ({LEVEL_NAMES[ctx.score.level]}), score "
-                f"{ctx.score.total}, at level {level} or above since {started:%Y-%m-%d}; "
-                f"no multi-agency decision since then"
-            ),
+            reason=head + text,
         )
+        for key, day, text in episodes
     ]
+
+
+def injury_non_mobile(rule: Rule, ctx: Context) -> list[Finding]:
+    """A bruise or injury on a baby not yet independently mobile: a referral at once
+    (NICE CG89; local "bruising in non-mobile babies" protocols). Unless a referral
+    or a strategy discussion is recorded the same day, an alert at once, one for
+    each injury. Mobile: from a recorded `mobile_from` day, else from the age limit."""
+    p = rule.params
+    born = ctx.child.date_of_birth
+    if born is None:
+        return []
+    limit_days = round(p.get("age_months", 6) * 365.25 / 12)
+    # A strategy discussion counts as any multi-agency decision does: two or more
+    # agencies present.
+    answered_on = {e.event_date for e in ctx.entries if e.kind == EntryKind.REFERRAL} | {
+        d.event_date for d in ctx.multi_agency_decisions({DecisionType.STRATEGY_DISCUSSION})
+    }
+    findings = []
+    for entry in ctx.entries:
+        if entry.kind in PROFESSIONAL_KINDS or not _matching(entry, p["categories"]):
+            continue
+        mobile = (
+            entry.event_date >= ctx.mobile_from
+            if ctx.mobile_from is not None
+            else (entry.event_date - born).days >= limit_days
+        )
+        if mobile or entry.event_date < born or entry.event_date in answered_on:
+            continue
+        key = str(entry.public_id)
+        floor = ctx.floor(rule.code, key)
+        if floor is not None and entry.event_date <= floor:
+            continue
+        age_weeks = (entry.event_date - born).days // 7
+        findings.append(
+            Finding(
+                rule=rule,
+                episode_key=key,
+                started_on=entry.event_date,
+                evidence=[entry],
+                categories=_matching(entry, p["categories"]),
+                urgency=2,
+                reason=(
+                    f"Bruising or injury recorded on {entry.event_date:%Y-%m-%d} on a baby of "
+                    f"{age_weeks} weeks, not yet independently mobile, with no referral or "
+                    "strategy discussion that day"
+                ),
+            )
+        )
+    return findings
 
 
 def serious_incident(rule: Rule, ctx: Context) -> list[Finding]:
@@ -296,7 +467,9 @@ def frequency(rule: Rule, ctx: Context) -> list[Finding]:
         for e in _after(ctx.entries, floor)
         if e.kind not in PROFESSIONAL_KINDS
         and _matching(e, p["categories"])
-        and (e.severity or 0) >= p.get("min_severity", 0)
+        # A concern recorded without a severity counts (the category's default
+        # decides in the score); one recorded as below the floor does not.
+        and (e.severity is None or e.severity >= p.get("min_severity", 0))
     ]
     best = None
     start = 0
@@ -337,7 +510,7 @@ def voice_unanswered(rule: Rule, ctx: Context) -> list[Finding]:
     ] + ctx.multi_agency_decisions()
     findings: dict[str, Finding] = {}
     for entry in ctx.entries:
-        harms = _matching(entry, p["categories"]) if entry.kind == EntryKind.CHILD_VOICE else []
+        harms = _matching(entry, p["categories"]) if entry.is_child_voice else []
         if not harms:
             continue
         key = _harm_key(harms)
@@ -404,11 +577,14 @@ def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:
     p = rule.params
     floor = ctx.floor(rule.code, "")
     months = lookback_month_ends(ctx.today, p["lookback_months"])
+    totals = ctx.totals_on(months)
     relapses = [
         r
-        for r in relapses_in(months, ctx.totals_on(months), within_months=p["within_months"])
+        for r in relapses_in(months, totals, within_months=p["within_months"])
         if floor is None or r.returned_on > floor
     ]
+    if "min_level" in p:
+        relapses = [r for r in relapses if _relapse_matters(r, p, ctx, months, totals)]
     if len(relapses) < p["times"]:
         return []
     first = relapses[0]
@@ -432,6 +608,32 @@ def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:
             ),
         )
     ]
+
+
+def _relapse_matters(relapse, p: dict, ctx: Context, months, totals) -> bool:
+    """Rule set 2's test of a relapse: the score stayed down for a real gap (at
+    least `min_gap_months` month ends below the peak), and came back to a level
+    that matters: `min_level` or above, or the level the child was at when a plan
+    ended or the case closed (if that was above level 1)."""
+    fell = months.index(relapse.fell_on)
+    back = months.index(relapse.returned_on)
+    if back - fell < p.get("min_gap_months", 0):
+        return False
+    level_back = ctx.scoring_rules.level_for(totals[back])
+    if level_back >= p["min_level"]:
+        return True
+    ended = [
+        period.ended_on
+        for period in ctx.status_periods
+        if period.ended_on
+        and period.ended_on <= relapse.fell_on
+        and period.status in ("child_protection_plan", "child_in_need", *LOOKED_AFTER_STATUSES)
+    ]
+    if not ended:
+        return False
+    (total_then,) = ctx.totals_on([max(ended)])
+    level_then = ctx.scoring_rules.level_for(total_then)
+    return level_then > 1 and level_back >= level_then
 
 
 def turnover(rule: Rule, ctx: Context) -> list[Finding]:
@@ -561,4 +763,5 @@ RULE_TYPES: dict[str, Callable[[Rule, Context], list[Finding]]] = {
     RuleType.TURNOVER: turnover,
     RuleType.RETURN_HOME: return_home,
     RuleType.DOMESTIC_ABUSE_NOTICE: domestic_abuse_notice,
+    RuleType.INJURY_NON_MOBILE: injury_non_mobile,
 }

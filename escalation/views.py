@@ -255,4 +255,8 @@ def backtest_detail(request, public_id):
         if request.headers.get("HX-Request") or request.GET.get("fragment")
         else "escalation/backtest_detail.html"
     )
-    return render(request, template, {"backtest": backtest})
+    return render(
+        request,
+        template,
+        {"backtest": backtest, "summary_rows": backtests.summary_rows(backtest)},
+    )

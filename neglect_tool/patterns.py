@@ -109,11 +109,13 @@ def relapses_in(
 def child_voice_about_harm(
     child: Child, as_of: datetime.date, categories: frozenset[str] = HARM_CATEGORIES
 ) -> list[Entry]:
-    """What the child said, to any agency, about harm, up to `as_of`, oldest first."""
+    """What the child said, to any agency, about harm, up to `as_of`, oldest first:
+    child's-voice entries, and the child's words recorded on any other entry."""
+    said = Q(kind=EntryKind.CHILD_VOICE) | (Q(child_words__isnull=False) & ~Q(child_words=""))
     return list(
         Entry.objects.filter(
+            said,
             child_rows__child=child,
-            kind=EntryKind.CHILD_VOICE,
             event_date__lte=as_of,
             category_rows__category__in=categories,
         )

@@ -356,3 +356,56 @@ def _assessment_contributions(assessments, as_of, rules, domains) -> list[Contri
             )
         )
     return contributions
+
+
+def level_held_since(
+    prepared: list[PreparedRow],
+    assessments: list[AssessmentRow],
+    *,
+    level: int,
+    as_of: datetime.date,
+    rules: ScoringRules,
+    domains: list[str],
+) -> datetime.date | None:
+    """The first day of the unbroken run, ending on `as_of`, in which the score was
+    at `level` or above; None if it is below on `as_of`.
+
+    The score changes upwards only on days the evidence does (an entry, a
+    corroboration, an assessment) and between them only decays, so the run can
+    only begin on such a day, and it held across the gap before that day if the
+    score the day before was still at the level. An episode is then dated from
+    the history, not from the day the engine first looked (an import, a demo load)."""
+    change_days = set()
+    for item in prepared:
+        change_days.add(item.ordinal)
+        if item.corroborated_from is not None:
+            change_days.add(item.corroborated_from)
+    change_days.update(a.event_date.toordinal() for a in assessments)
+    today = as_of.toordinal()
+    days = sorted(day for day in change_days if day <= today)
+    if not days:
+        return None
+    asked = sorted({today, *days, *(day - 1 for day in days)})
+    totals = dict(
+        zip(
+            asked,
+            totals_on(
+                prepared,
+                assessments,
+                [datetime.date.fromordinal(day) for day in asked],
+                rules=rules,
+                domains=domains,
+            ),
+            strict=True,
+        )
+    )
+    if rules.level_for(totals[today]) < level:
+        return None
+    start = None
+    for day in reversed(days):
+        if rules.level_for(totals[day]) < level:
+            break
+        start = day
+        if rules.level_for(totals[day - 1]) < level:
+            break
+    return datetime.date.fromordinal(start) if start is not None else as_of

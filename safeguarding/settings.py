@@ -236,6 +236,11 @@ CELERY_BROKER_POOL_LIMIT = envint("CELERY_BROKER_POOL_LIMIT", "10")
 # Worker processes a county-wide sweep spreads over (escalation.tasks.evaluations_sweep):
 # the workers' concurrency, which is the number of cores unless set.
 SWEEP_WORKERS = envint("SWEEP_WORKERS", str(os.cpu_count() or 1))
+# The back-test's control corpus (escalation.controls): how many ordinary families
+# it replays to count false alarms, and how long a running back-test may go
+# without a sign of life before the sweep takes it over (escalation.backtest).
+BACKTEST_CONTROL_FAMILIES = envint("BACKTEST_CONTROL_FAMILIES", "40")
+BACKTEST_LEASE_SECONDS = envint("BACKTEST_LEASE_SECONDS", "300")
 
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},

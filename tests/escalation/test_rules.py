@@ -338,18 +338,19 @@ def test_a_child_who_jumps_straight_to_level_4_gets_one_level_alert(alice, bob, 
 def test_improvement_not_sustained_after_a_decision_is_raised_once_not_at_every_evaluation(
     alice, bob, child
 ):
-    # Three bursts of concerns with quiet spells between: the score falls and comes
-    # back twice. A multi-agency decision after the first peak, before the returns.
+    # Three bursts of concerns with quiet spells between: the score falls, stays
+    # down for a real gap (3 month ends or more) and comes back to a level that
+    # matters, twice. A multi-agency decision after the first peak, before the returns.
     Involvement.objects.filter(child=child).update(started_on=D(2023, 1, 1))
-    for burst_start in [D(2024, 1, 1), D(2024, 7, 1), D(2025, 1, 1)]:
+    for burst_start in [D(2024, 1, 1), D(2024, 9, 1), D(2025, 5, 1)]:
         for week in range(4):
             day = burst_start + datetime.timedelta(weeks=week)
             record(bob, child, day, severity=3)
             record(alice, child, day, categories=["neglect.hygiene"], severity=3)
     decision(alice, child, D(2024, 3, 15), [alice.agency, bob.agency])
 
-    first = evaluate(child, at(2025, 3, 1))
-    second = evaluate(child, at(2025, 3, 1))
+    first = evaluate(child, at(2025, 7, 1))
+    second = evaluate(child, at(2025, 7, 1))
 
     [alert] = Alert.objects.filter(child=child, rule_code="not-sustained")
     assert alert in first.raised

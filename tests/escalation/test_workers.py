@@ -365,6 +365,7 @@ def celery_worker(queue, tmp_path):
     try:
         ready = wait_until(lambda: " ready." in log_text() or process.poll() is not None, 30)
         assert ready and process.poll() is None, f"the worker did not start:\n{log_text()}"
+        log_text.process = process  # for tests that kill the worker
         yield log_text
     finally:
         if process.poll() is None:
