@@ -78,6 +78,31 @@ CSV_COLUMNS = (
     "action",
     "status",
 )
+# An exported CSV is read by people in a spreadsheet, so its header row is in words;
+# its cells keep the codes, and the importer reads either header.
+CSV_HEADER_WORDS = {
+    "date": "Date",
+    "date_precision": "Date precision",
+    "agency": "Agency",
+    "children": "Children",
+    "kind": "Kind",
+    "categories": "Categories",
+    "severity": "Severity",
+    "summary": "Summary",
+    "child_words": "Child's words",
+    "action": "Action",
+    "status": "Status",
+    "ref": "Ref",
+    "time": "Time",
+}
+CSV_COLUMN_FOR_WORDS = {words.lower(): code for code, words in CSV_HEADER_WORDS.items()}
+
+
+def _csv_column(name: str) -> str:
+    name = name.strip()
+    return CSV_COLUMN_FOR_WORDS.get(name.lower(), name)
+
+
 # Columns a CSV file may add and that the importer understands; any other extra
 # column is kept in the entry's `extra`.
 CSV_OPTIONAL_COLUMNS = ("ref", "time")
@@ -789,7 +814,7 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     try:
-        header = [name.strip() for name in next(reader, [])]
+        header = [_csv_column(name) for name in next(reader, [])]
         missing = [name for name in CSV_COLUMNS if name not in header]
         if missing:
             problems.add("line 1", f"the header lacks the column(s) {', '.join(missing)}")
@@ -1393,7 +1418,7 @@ def export_csv(children: list[Child], *, actor) -> str:
     children, entries, child_refs, _ = _export_events(children, actor=actor, file_format="csv")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([CSV_HEADER_WORDS[name] for name in CSV_COLUMNS])
     for entry in entries:
         writer.writerow(
             [
@@ -1425,7 +1450,12 @@ def require_single_agency(raw: bytes, *, file_format: str, agency: Agency) -> No
         return
     if file_format == "csv":
         rows = csv.DictReader(io.StringIO(text))
-        refs = {(row.get("agency") or "").strip() for row in rows}
+        refs = {
+            (value or "").strip()
+            for row in rows
+            for name, value in row.items()
+            if name is not None and _csv_column(name) == "agency"
+        }
     else:
         try:
             document = json.loads(text)
