@@ -59,7 +59,7 @@ $(NODE_STAMP): package.json $(wildcard package-lock.json)
 run: export DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	ADDR='$(ADDR)' $(PY) manage.py load_demo
 	@PY=$(PY) CELERY=$(VENV)/bin/celery ADDR=$(ADDR) scripts/run-dev.sh
 
 services:

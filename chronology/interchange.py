@@ -1177,8 +1177,12 @@ def _service(place: str, function, **kwargs):
 
 
 def _household_name(plan: _Plan, children: dict[str, Child]) -> str:
-    name = plan.title.strip() or "Household of " + ", ".join(c.full_name for c in children.values())
-    max_length = 200  # Household.name
+    """A label that fits a table cell: the title up to its first bracket or full stop
+    ("Case Q (Norfolk SCR, ...). Dates..." gives "Case Q"); the title is kept whole
+    in the import batch."""
+    title = re.split(r"\s\(|\.\s", plan.title.strip(), maxsplit=1)[0].strip()
+    name = title or "Household of " + ", ".join(c.full_name for c in children.values())
+    max_length = 80  # a label, not a description (Household.name allows 200)
     return name if len(name) <= max_length else name[: max_length - 1] + "…"
 
 

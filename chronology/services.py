@@ -515,7 +515,7 @@ def worker_allocate(
     *, actor, child: Child, worker=None, team: str = "", on: datetime.date | None = None
 ) -> Entry:
     """Allocate the case to a worker or team, as a chronology entry of kind allocation."""
-    holder = str(worker) if worker else team
+    holder = (worker.get_full_name() or worker.username) if worker else team
     if not holder:
         raise ValidationError({"worker": "Name a worker or a team."})
     return entry_record(

@@ -66,7 +66,7 @@ from .selectors import (
     chronology_rows,
     notifications_for_user,
     referrals_and_decisions_for_child,
-    status_periods_for_child,
+    status_timeline_for_child,
 )
 from .vocabulary import EntryKind
 
@@ -283,7 +283,7 @@ def child_detail(request, public_id):
                 "explained": len(score.contributions) > 0 or score.total == 0,
                 "trend": sparkline(totals, months),
                 "adults": adults_for_child(child=child),
-                "status_periods": status_periods_for_child(child=child),
+                "status_periods": status_timeline_for_child(child=child),
                 **_recent_child_words(child),
                 "open_alerts": alerts_open_for_child(user=request.user, child=child),
             }
@@ -538,7 +538,7 @@ def handover(request, public_id):
         neglect = neglect_map(child, months_back(today, HANDOVER_MAP_MONTHS), today)
         context = {
             "child": child,
-            "status_periods": status_periods_for_child(child=child),
+            "status_periods": status_timeline_for_child(child=child),
             "referrals": _referral_outcomes(referrals_and_decisions_for_child(child=child)),
             "map": neglect,
             "map_svg": heat_map(neglect),
