@@ -39,6 +39,7 @@ from neglect_tool.selectors import (
     score_with_trend,
     scoring_config_and_domains,
 )
+from neglect_tool.summary import domain_summary
 
 from . import interchange, services
 from .audit import audit_record
@@ -307,7 +308,13 @@ def child_score(request, public_id):
         return render(
             request,
             "chronology/child_score.html",
-            {"child": child, "score": score, "page": page, "title": "Why this neglect level"},
+            {
+                "child": child,
+                "score": score,
+                "summary": domain_summary(score),
+                "page": page,
+                "title": "Why this neglect level",
+            },
         )
 
 

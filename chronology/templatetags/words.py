@@ -44,5 +44,6 @@ def score(value) -> str:
 
 @register.filter
 def points(value) -> str:
-    """Two decimals: one entry's share of a score."""
-    return vocabulary.score_text(value, 2)
+    """Three decimals, as scoring keeps them: one entry's share of a score, listed so
+    that the shares add up to the unrounded score exactly."""
+    return vocabulary.score_text(value, 3)
