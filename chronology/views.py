@@ -661,13 +661,23 @@ def export_pdf(request, public_id):
             for entry in entries
         ]
         neglect = neglect_map(child, months_back(today, HANDOVER_MAP_MONTHS), today)
+        score = score_history(child, [today], explain_last=True)[-1]
+        relationships = {link.adult_id: link.relationship for link in adults_for_child(child=child)}
         html = render_to_string(
             "chronology/export_pdf.html",
             {
                 "child": child,
+                "score": score,
+                "summary": domain_summary(score),
+                "map": neglect,
+                "status_periods": status_timeline_for_child(child=child),
                 "rows": rows,
                 "adults": [
-                    {"name": redactor.labels[a.pk] if redact else a.name, "adult": a}
+                    {
+                        "name": redactor.labels[a.pk] if redact else a.name,
+                        "relationship": relationships.get(a.pk, ""),
+                        "adult": a,
+                    }
                     for a in adults
                 ],
                 "redacted": redact,
