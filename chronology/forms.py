@@ -309,3 +309,83 @@ class ExportForm(forms.Form):
         label="Replace other people's names with 'Adult 1', 'Adult 2'…",
         required=False,
     )
+
+
+class EntryCorrectionForm(forms.Form):
+    """Correct an entry, or mark it entered in error, with a reason. The fields start
+    as the entry has them; a correction saves only what was changed
+    (chronology.services.entry_amend), and the original stays in the record."""
+
+    CORRECT = "correct"
+    ERROR = "error"
+
+    what = forms.ChoiceField(
+        label="What do you want to do?",
+        choices=[
+            (CORRECT, "Correct the entry: the corrected version replaces it"),
+            (ERROR, "Mark it entered in error: it was never true, or is about the wrong child"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether to correct the entry or mark it in error."},
+    )
+    reason = forms.CharField(
+        label="Why",
+        help_text="Everyone who reads the chronology sees this beside the entry.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the entry is being corrected."},
+    )
+    event_date = forms.DateField(
+        label="Date it happened",
+        widget=DateInput(),
+        required=False,  # not needed to mark an entry in error; see clean()
+        error_messages={"invalid": "Enter a real date, for example 27/3/2026."},
+    )
+    categories = _EntryFields.base_fields["categories"]
+    severity = _EntryFields.base_fields["severity"]
+    summary = forms.CharField(
+        label="What happened", widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+    child_words = _EntryFields.base_fields["child_words"]
+    action = _EntryFields.base_fields["action"]
+
+    def __init__(self, *args, entry, **kwargs):
+        self.entry = entry
+        initial = {
+            "event_date": entry.event_date,
+            "categories": entry.categories,
+            "severity": entry.severity,
+            "summary": entry.summary,
+            "child_words": entry.child_words or "",
+            "action": entry.action or "",
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+
+    def clean_event_date(self):
+        return _not_in_future(self.cleaned_data["event_date"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("what") == self.CORRECT:
+            if not (data.get("summary") or "").strip():
+                self.add_error("summary", "Say what happened.")
+            if not data.get("event_date") and "event_date" not in self.errors:
+                self.add_error("event_date", "Enter the date it happened.")
+        return data
+
+    def changes(self) -> dict:
+        """The fields given a new value, with the values to save."""
+        entry, data, changed = self.entry, self.cleaned_data, {}
+        if data["event_date"] != entry.event_date:
+            changed["event_date"] = data["event_date"]
+        if sorted(data["categories"]) != sorted(entry.categories):
+            changed["categories"] = data["categories"]
+        if data["severity"] != entry.severity:
+            changed["severity"] = data["severity"]
+        for name in ("summary", "child_words", "action"):
+            if (data[name] or "") != (getattr(entry, name) or ""):
+                changed[name] = data[name] or ("" if name == "summary" else None)
+        return changed
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)

@@ -48,11 +48,12 @@ from .forms import (
     ChronologyFilterForm,
     ConcernForm,
     DecisionForm,
+    EntryCorrectionForm,
     EntryForm,
     ExportForm,
     VisitForm,
 )
-from .models import Adult, Entry
+from .models import Adult, Amendment, Entry
 from .selectors import (
     adults_for_child,
     adults_named_for_child,
@@ -65,6 +66,7 @@ from .selectors import (
     children_visible_to,
     chronology_for_child_page,
     chronology_rows,
+    entry_get_for_user,
     notifications_for_user,
     referrals_and_decisions_for_child,
     status_timeline_for_child,
@@ -378,6 +380,53 @@ def _form_page(request, child, form, template, page, **extra):
         with transaction.atomic(savepoint=False):
             _audit_view(request, child, page)
     return render(request, template, {"child": child, "form": form, **extra})
+
+
+@login_required
+def entry_correct(request, public_id, entry_id):
+    """Correct an entry, or mark it entered in error, with a reason, from its row in
+    the chronology. The same services as the API decide (who may, what may change),
+    and the original stays in the record, shown beside the correction."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    entry = entry_get_for_user(user=request.user, public_id=entry_id)
+    if not entry.child_rows.filter(child=child).exists():
+        raise Http404("No entry found")
+    if entry.agency_id != request.user.agency_id:
+        raise PermissionDenied("Only the agency that recorded an entry can correct it.")
+    already = Amendment.objects.filter(entry=entry).select_related("author").first()
+    form = EntryCorrectionForm(request.POST or None, entry=entry)
+    if request.method == "POST" and already is None and form.is_valid():
+        try:
+            if form.cleaned_data["what"] == EntryCorrectionForm.ERROR:
+                services.entry_mark_entered_in_error(
+                    actor=request.user, entry=entry, reason=form.cleaned_data["reason"]
+                )
+                done = "Entry marked as entered in error"
+            else:
+                services.entry_amend(
+                    actor=request.user,
+                    entry=entry,
+                    reason=form.cleaned_data["reason"],
+                    **form.changes(),
+                )
+                done = "Correction saved"
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{done}. The original stays in the record.")
+            return redirect(reverse("child_chronology", args=[child.public_id]) + "#chronology")
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/entry_correct.html",
+        "entry_correct",
+        entry=entry,
+        already=already,
+        heading="Correct an entry",
+        draft_key=f"correct:{entry.public_id}",
+        submit="Save",
+    )
 
 
 @login_required
