@@ -14,7 +14,15 @@ from django.utils import timezone
 
 from agencies.models import Agency
 
-from .vocabulary import Category, DatePrecision, DecisionOutcome, DecisionType, EntryKind, Severity
+from .vocabulary import (
+    RELATIONSHIPS,
+    Category,
+    DatePrecision,
+    DecisionOutcome,
+    DecisionType,
+    EntryKind,
+    Severity,
+)
 
 # Kinds the general entry form records. Status, allocation, decision and
 # assessment entries carry structured fields of their own and have their own forms.
@@ -385,6 +393,74 @@ class EntryCorrectionForm(forms.Form):
             if (data[name] or "") != (getattr(entry, name) or ""):
                 changed[name] = data[name] or ("" if name == "summary" else None)
         return changed
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+
+RELATIONSHIP_CHOICES = [("", "Select a relationship")] + [
+    (code, name) for code, name in RELATIONSHIPS.items()
+]
+
+
+class AdultLinkForm(forms.Form):
+    """A new adult in the child's life; the risk flag, when ticked, needs its reason."""
+
+    name = forms.CharField(
+        label="Full name", max_length=200, error_messages={"required": "Enter the adult's name."}
+    )
+    relationship = forms.ChoiceField(
+        label="Relationship to the child",
+        choices=RELATIONSHIP_CHOICES,
+        error_messages={"required": "Select the adult's relationship to the child."},
+    )
+    known_to_police_or_probation = forms.BooleanField(
+        label="Known to police or probation", required=False
+    )
+    poses_risk_to_children = forms.BooleanField(
+        label="A risk to children",
+        required=False,
+        help_text="Assessed or convicted as a risk to children.",
+    )
+    risk_reason = forms.CharField(
+        label="Why they are a risk to children",
+        help_text="Needed when the adult is flagged. It is recorded in the chronology.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("poses_risk_to_children") and not (data.get("risk_reason") or "").strip():
+            self.add_error("risk_reason", "Say why this adult is a risk to children.")
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            field = "risk_reason" if field == "reason" else field
+            self.add_error(field if field in self.fields else None, messages)
+
+
+class AdultRiskForm(forms.Form):
+    """Flag an adult already linked to the child as a risk to children."""
+
+    adult = forms.ModelChoiceField(
+        label="Adult",
+        queryset=None,
+        empty_label="Select an adult",
+        error_messages={"required": "Select the adult.", "invalid_choice": "Select the adult."},
+    )
+    reason = forms.CharField(
+        label="Why they are a risk to children",
+        help_text="Recorded in the chronology, with your name and today's date.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why this adult is a risk to children."},
+    )
+
+    def __init__(self, *args, adults, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["adult"].queryset = adults
 
     def add_service_errors(self, error: ValidationError) -> None:
         for field, messages in error.message_dict.items():

@@ -17,6 +17,8 @@ urlpatterns = [
     path("children/<uuid:public_id>/chronology/", views.child_chronology, name="child_chronology"),
     path("children/<uuid:public_id>/score/", views.child_score, name="child_score"),
     path("children/<uuid:public_id>/entries/new/", views.entry_create, name="entry_create"),
+    path("children/<uuid:public_id>/adults/new/", views.adult_create, name="adult_create"),
+    path("children/<uuid:public_id>/adults/flag/", views.adult_flag, name="adult_flag"),
     path(
         "children/<uuid:public_id>/entries/<uuid:entry_id>/correct/",
         views.entry_correct,

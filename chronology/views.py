@@ -44,6 +44,8 @@ from neglect_tool.summary import domain_summary
 from . import interchange, services
 from .audit import audit_record
 from .forms import (
+    AdultLinkForm,
+    AdultRiskForm,
     ChildSearchForm,
     ChronologyFilterForm,
     ConcernForm,
@@ -380,6 +382,76 @@ def _form_page(request, child, form, template, page, **extra):
         with transaction.atomic(savepoint=False):
             _audit_view(request, child, page)
     return render(request, template, {"child": child, "form": form, **extra})
+
+
+@login_required
+def adult_create(request, public_id):
+    """Link a new adult to the child; flagged as a risk, the reason goes in the chronology."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    form = AdultLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                link = services.adult_link(
+                    actor=request.user,
+                    child=child,
+                    relationship=data["relationship"],
+                    name=data["name"],
+                    known_to_police_or_probation=data["known_to_police_or_probation"],
+                )
+                if data["poses_risk_to_children"]:
+                    services.adult_flag_risk(
+                        actor=request.user,
+                        child=child,
+                        adult=link.adult,
+                        reason=data["risk_reason"],
+                    )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{link.adult.name} linked to {child.full_name}.")
+            return redirect("child_detail", public_id=child.public_id)
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/adult_form.html",
+        "adult_form",
+        heading="Add a linked adult",
+        draft_key=f"adult:{child.public_id}",
+        submit="Save adult",
+    )
+
+
+@login_required
+def adult_flag(request, public_id):
+    """Flag an adult linked to the child as a risk to children, with the reason."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    linked = Adult.objects.filter(child_links__child=child).order_by("name")
+    form = AdultRiskForm(request.POST or None, adults=linked)
+    if request.method == "POST" and form.is_valid():
+        adult = form.cleaned_data["adult"]
+        try:
+            services.adult_flag_risk(
+                actor=request.user, child=child, adult=adult, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{adult.name} is flagged as a risk to children.")
+            return redirect("child_detail", public_id=child.public_id)
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/adult_flag.html",
+        "adult_flag",
+        heading="Flag an adult as a risk to children",
+        draft_key=f"adult-flag:{child.public_id}",
+        submit="Flag adult",
+        no_adults=not linked.exists(),
+    )
 
 
 @login_required
