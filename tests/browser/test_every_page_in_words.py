@@ -18,6 +18,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from chronology.management.commands.load_demo import USERS
+from chronology.models import Child
+from escalation.models import Alert
+from escalation.services import child_evaluate
 from tests.words import problems_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -80,6 +83,10 @@ def test_every_page_each_demo_user_reaches_is_in_words(live_server, new_page, se
     settings.DEBUG = True  # the demo loads only with DEBUG on
     settings.OTP_REQUIRED_ROLES = frozenset({"manager", "admin"})  # as in production
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    # Evaluate every child, as the workers would, so the alert pages have alerts.
+    for child_id in Child.objects.values_list("pk", flat=True):
+        child_evaluate(child_id=child_id)
+    assert Alert.objects.exists()
     visited, problems = {}, []
     for user in USERS:
         page = new_page()
