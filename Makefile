@@ -69,7 +69,7 @@ run: install
 		$(PY) manage.py database_roles; \
 	fi
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	ADDR='$(ADDR)' $(PY) manage.py load_demo
 	@PY=$(PY) CELERY=$(VENV)/bin/celery ADDR=$(ADDR) scripts/run-dev.sh
 
 services: $(PY_STAMP)

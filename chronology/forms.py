@@ -15,7 +15,15 @@ from django.utils import timezone
 from agencies.models import Agency
 
 from . import services
-from .vocabulary import Category, DatePrecision, DecisionOutcome, DecisionType, EntryKind, Severity
+from .vocabulary import (
+    RELATIONSHIPS,
+    Category,
+    DatePrecision,
+    DecisionOutcome,
+    DecisionType,
+    EntryKind,
+    Severity,
+)
 
 # Kinds the general entry form records. Status, allocation, decision and
 # assessment entries carry structured fields of their own and have their own forms.
@@ -343,3 +351,151 @@ class ExportForm(forms.Form):
         label="Replace other people's names with 'Adult 1', 'Adult 2'…",
         required=False,
     )
+
+
+class EntryCorrectionForm(forms.Form):
+    """Correct an entry, or mark it entered in error, with a reason. The fields start
+    as the entry has them; a correction saves only what was changed
+    (chronology.services.entry_amend), and the original stays in the record."""
+
+    CORRECT = "correct"
+    ERROR = "error"
+
+    what = forms.ChoiceField(
+        label="What do you want to do?",
+        choices=[
+            (CORRECT, "Correct the entry: the corrected version replaces it"),
+            (ERROR, "Mark it entered in error: it was never true, or is about the wrong child"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether to correct the entry or mark it in error."},
+    )
+    reason = forms.CharField(
+        label="Why",
+        help_text="Everyone who reads the chronology sees this beside the entry.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the entry is being corrected."},
+    )
+    event_date = forms.DateField(
+        label="Date it happened",
+        widget=DateInput(),
+        required=False,  # not needed to mark an entry in error; see clean()
+        error_messages={"invalid": "Enter a real date, for example 27/3/2026."},
+    )
+    categories = _EntryFields.base_fields["categories"]
+    severity = _EntryFields.base_fields["severity"]
+    summary = forms.CharField(
+        label="What happened", widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+    child_words = _EntryFields.base_fields["child_words"]
+    action = _EntryFields.base_fields["action"]
+
+    def __init__(self, *args, entry, **kwargs):
+        self.entry = entry
+        initial = {
+            "event_date": entry.event_date,
+            "categories": entry.categories,
+            "severity": entry.severity,
+            "summary": entry.summary,
+            "child_words": entry.child_words or "",
+            "action": entry.action or "",
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+
+    def clean_event_date(self):
+        return _not_in_future(self.cleaned_data["event_date"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("what") == self.CORRECT:
+            if not (data.get("summary") or "").strip():
+                self.add_error("summary", "Say what happened.")
+            if not data.get("event_date") and "event_date" not in self.errors:
+                self.add_error("event_date", "Enter the date it happened.")
+        return data
+
+    def changes(self) -> dict:
+        """The fields given a new value, with the values to save."""
+        entry, data, changed = self.entry, self.cleaned_data, {}
+        if data["event_date"] != entry.event_date:
+            changed["event_date"] = data["event_date"]
+        if sorted(data["categories"]) != sorted(entry.categories):
+            changed["categories"] = data["categories"]
+        if data["severity"] != entry.severity:
+            changed["severity"] = data["severity"]
+        for name in ("summary", "child_words", "action"):
+            if (data[name] or "") != (getattr(entry, name) or ""):
+                changed[name] = data[name] or ("" if name == "summary" else None)
+        return changed
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+
+RELATIONSHIP_CHOICES = [("", "Select a relationship")] + [
+    (code, name) for code, name in RELATIONSHIPS.items()
+]
+
+
+class AdultLinkForm(forms.Form):
+    """A new adult in the child's life; the risk flag, when ticked, needs its reason."""
+
+    name = forms.CharField(
+        label="Full name", max_length=200, error_messages={"required": "Enter the adult's name."}
+    )
+    relationship = forms.ChoiceField(
+        label="Relationship to the child",
+        choices=RELATIONSHIP_CHOICES,
+        error_messages={"required": "Select the adult's relationship to the child."},
+    )
+    known_to_police_or_probation = forms.BooleanField(
+        label="Known to police or probation", required=False
+    )
+    poses_risk_to_children = forms.BooleanField(
+        label="A risk to children",
+        required=False,
+        help_text="Assessed or convicted as a risk to children.",
+    )
+    risk_reason = forms.CharField(
+        label="Why they are a risk to children",
+        help_text="Needed when the adult is flagged. It is recorded in the chronology.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("poses_risk_to_children") and not (data.get("risk_reason") or "").strip():
+            self.add_error("risk_reason", "Say why this adult is a risk to children.")
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            field = "risk_reason" if field == "reason" else field
+            self.add_error(field if field in self.fields else None, messages)
+
+
+class AdultRiskForm(forms.Form):
+    """Flag an adult already linked to the child as a risk to children."""
+
+    adult = forms.ModelChoiceField(
+        label="Adult",
+        queryset=None,
+        empty_label="Select an adult",
+        error_messages={"required": "Select the adult.", "invalid_choice": "Select the adult."},
+    )
+    reason = forms.CharField(
+        label="Why they are a risk to children",
+        help_text="Recorded in the chronology, with your name and today's date.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why this adult is a risk to children."},
+    )
+
+    def __init__(self, *args, adults, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["adult"].queryset = adults
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)

@@ -79,6 +79,31 @@ CSV_COLUMNS = (
     "action",
     "status",
 )
+# An exported CSV is read by people in a spreadsheet, so its header row is in words;
+# its cells keep the codes, and the importer reads either header.
+CSV_HEADER_WORDS = {
+    "date": "Date",
+    "date_precision": "Date precision",
+    "agency": "Agency",
+    "children": "Children",
+    "kind": "Kind",
+    "categories": "Categories",
+    "severity": "Severity",
+    "summary": "Summary",
+    "child_words": "Child's words",
+    "action": "Action",
+    "status": "Status",
+    "ref": "Ref",
+    "time": "Time",
+}
+CSV_COLUMN_FOR_WORDS = {words.lower(): code for code, words in CSV_HEADER_WORDS.items()}
+
+
+def _csv_column(name: str) -> str:
+    name = name.strip()
+    return CSV_COLUMN_FOR_WORDS.get(name.lower(), name)
+
+
 # Columns a CSV file may add and that the importer understands; any other extra
 # column is kept in the entry's `extra`.
 CSV_OPTIONAL_COLUMNS = ("ref", "time")
@@ -866,7 +891,7 @@ def _csv_rows(text: str, problems: _Problems) -> tuple[list[str], list[tuple[int
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     try:
-        header = [name.strip() for name in next(reader, [])]
+        header = [_csv_column(name) for name in next(reader, [])]
         missing = [name for name in CSV_COLUMNS if name not in header]
         if missing:
             problems.add("line 1", f"the header lacks the column(s) {', '.join(missing)}")
@@ -1336,8 +1361,12 @@ def _service(place: str, function, **kwargs):
 
 
 def _household_name(plan: _Plan, children: dict[str, Child]) -> str:
-    name = plan.title.strip() or "Household of " + ", ".join(c.full_name for c in children.values())
-    max_length = 200  # Household.name
+    """A label that fits a table cell: the title up to its first bracket or full stop
+    ("Case Q (Norfolk SCR, ...). Dates..." gives "Case Q"); the title is kept whole
+    in the import batch."""
+    title = re.split(r"\s\(|\.\s", plan.title.strip(), maxsplit=1)[0].strip()
+    name = title or "Household of " + ", ".join(c.full_name for c in children.values())
+    max_length = 80  # a label, not a description (Household.name allows 200)
     return name if len(name) <= max_length else name[: max_length - 1] + "…"
 
 
@@ -1581,7 +1610,7 @@ def export_csv(children: list[Child], *, actor) -> str:
     children, entries, child_refs, _ = _export_events(children, actor=actor, file_format="csv")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([CSV_HEADER_WORDS[name] for name in CSV_COLUMNS])
     for entry in entries:
         cells = [
             entry.event_date.isoformat(),
@@ -1613,7 +1642,12 @@ def require_single_agency(raw: bytes, *, file_format: str, agency: Agency) -> No
     if file_format == "csv":
         try:
             rows = csv.DictReader(io.StringIO(text))
-            refs = {(row.get("agency") or "").strip() for row in rows}
+            refs = {
+                (value or "").strip()
+                for row in rows
+                for name, value in row.items()
+                if name is not None and _csv_column(name) == "agency"
+            }
         except csv.Error:
             return
     else:

@@ -7,6 +7,7 @@ Every function here starts from that rule; none lists from `objects.all()`.
 
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
@@ -30,7 +31,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.http import Http404
 from django.utils import timezone
 
@@ -51,6 +52,7 @@ from .models import (
     NotificationAck,
     StatusPeriod,
 )
+from .vocabulary import status_name
 
 # The access rule, for one child row, in SQL. `{child}` and `{restricted}` are the
 # child's columns as the query names them (a subquery renames its tables); every value
@@ -498,6 +500,42 @@ def status_periods_for_child(*, child: Child) -> QuerySet[StatusPeriod]:
     return StatusPeriod.objects.filter(child=child).order_by("started_on", "pk")
 
 
+@dataclass(frozen=True)
+class StatusRow:
+    """One line of a status timeline: what it was, from when, to when (None: now)."""
+
+    status: str
+    started_on: datetime.date
+    ended_on: datetime.date | None
+    superseded_by: str = ""
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+
+def status_timeline_for_child(*, child: Child) -> list[StatusRow]:
+    """The child's statuses, oldest first, with one current status at most.
+
+    The plan and care tracks may both be open (vocabulary.PLAN_TRACK, CARE_TRACK),
+    but a reader asks "what is the child's status now": the latest status to start
+    is the current one, and an earlier one still open is shown as running until
+    the later one began."""
+    periods = list(status_periods_for_child(child=child))
+    open_periods = [p for p in periods if p.ended_on is None]
+    latest = max(open_periods, key=lambda p: (p.started_on, p.pk)) if open_periods else None
+    rows = []
+    for period in periods:
+        label = status_name(period.status)
+        if period.ended_on is None and period is not latest:
+            rows.append(
+                StatusRow(label, period.started_on, latest.started_on, status_name(latest.status))
+            )
+        else:
+            rows.append(StatusRow(label, period.started_on, period.ended_on))
+    return rows
+
+
 def allocations_for_child(*, child: Child) -> QuerySet[Allocation]:
     return (
         Allocation.objects.filter(child=child)
@@ -563,6 +601,19 @@ def children_by_level_for_user(
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # The worker who holds the case now, by name. (An imported allocation often names
+    # no worker: its team field holds the entry's summary, too long for a list.)
+    allocated_to = (
+        Allocation.objects.filter(child=OuterRef("pk"), ended_on__isnull=True, worker__isnull=False)
+        .order_by("-started_on", "-pk")
+        .annotate(
+            holder=Coalesce(
+                NullIf(Concat("worker__first_name", Value(" "), "worker__last_name"), Value(" ")),
+                "worker__username",
+            )
+        )
+        .values("holder")[:1]
+    )
     evaluated = Q(watch__evaluated_at__isnull=False)
     return (
         children.select_related("household")
@@ -571,6 +622,7 @@ def children_by_level_for_user(
             watch_score=Case(When(evaluated, then=F("watch__score")), default=None),
             watch_evaluated_at=F("watch__evaluated_at"),
             watch_due_since=F("watch__due_since"),
+            allocated_to=Subquery(allocated_to),
             open_alerts=Coalesce(Subquery(open_alerts, output_field=IntegerField()), 0),
         )
         .order_by(

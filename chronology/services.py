@@ -218,6 +218,39 @@ def adult_link(
     return link
 
 
+@transaction.atomic
+def adult_flag_risk(*, actor, child: Child, adult: Adult, reason: str) -> Entry:
+    """Flag an adult linked to `child` as a risk to children, with the reason.
+
+    The flag is on the adult (so every child they are linked to shows it); the
+    reason goes into the chronology as a note naming the adult, so who flagged them,
+    when and why stays in the append-only record."""
+    _require_write_access(actor, child)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this adult is a risk to children."})
+    if not ChildAdult.objects.filter(child=child, adult=adult).exists():
+        raise ValidationError({"adult": "Select an adult linked to this child."})
+    Adult.objects.filter(pk=adult.pk).update(poses_risk_to_children=True)
+    adult.poses_risk_to_children = True
+    entry = entry_record(
+        actor=actor,
+        children=[child],
+        kind=EntryKind.NOTE,
+        event_date=timezone.localdate(),
+        categories=["risky_adults"],
+        summary=f"{adult.name} flagged as a risk to children: {reason.strip()}",
+        adults=[adult],
+    )
+    audit_record(
+        actor=actor,
+        action="adult.flag",
+        child=child,
+        obj=adult,
+        details={"entry": str(entry.public_id)},
+    )
+    return entry
+
+
 # --- involvement: who may see the child ----------------------------------------------
 
 
@@ -586,7 +619,7 @@ def worker_allocate(
     *, actor, child: Child, worker=None, team: str = "", on: datetime.date | None = None
 ) -> Entry:
     """Allocate the case to a worker or team, as a chronology entry of kind allocation."""
-    holder = str(worker) if worker else team
+    holder = (worker.get_full_name() or worker.username) if worker else team
     if not holder:
         raise ValidationError({"worker": "Name a worker or a team."})
     return entry_record(

@@ -17,6 +17,13 @@ urlpatterns = [
     path("children/<uuid:public_id>/chronology/", views.child_chronology, name="child_chronology"),
     path("children/<uuid:public_id>/score/", views.child_score, name="child_score"),
     path("children/<uuid:public_id>/entries/new/", views.entry_create, name="entry_create"),
+    path("children/<uuid:public_id>/adults/new/", views.adult_create, name="adult_create"),
+    path("children/<uuid:public_id>/adults/flag/", views.adult_flag, name="adult_flag"),
+    path(
+        "children/<uuid:public_id>/entries/<uuid:entry_id>/correct/",
+        views.entry_correct,
+        name="entry_correct",
+    ),
     path("children/<uuid:public_id>/visits/new/", views.visit_create, name="visit_create"),
     path("children/<uuid:public_id>/decisions/new/", views.decision_create, name="decision_create"),
     path("children/<uuid:public_id>/handover/", views.handover, name="handover"),

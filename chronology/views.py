@@ -39,19 +39,23 @@ from neglect_tool.selectors import (
     score_with_trend,
     scoring_config_and_domains,
 )
+from neglect_tool.summary import domain_summary
 
 from . import interchange, services
 from .audit import audit_record
 from .forms import (
+    AdultLinkForm,
+    AdultRiskForm,
     ChildSearchForm,
     ChronologyFilterForm,
     ConcernForm,
     DecisionForm,
+    EntryCorrectionForm,
     EntryForm,
     ExportForm,
     VisitForm,
 )
-from .models import Adult, Entry
+from .models import Adult, Amendment, Entry
 from .selectors import (
     adults_for_child,
     adults_named_for_child,
@@ -65,10 +69,11 @@ from .selectors import (
     children_writable_by,
     chronology_for_child_page,
     chronology_rows,
+    entry_get_for_user,
     entry_refused,
     notifications_for_user,
     referrals_and_decisions_for_child,
-    status_periods_for_child,
+    status_timeline_for_child,
 )
 from .vocabulary import EntryKind
 
@@ -285,7 +290,7 @@ def child_detail(request, public_id):
                 "explained": len(score.contributions) > 0 or score.total == 0,
                 "trend": sparkline(totals, months),
                 "adults": adults_for_child(child=child),
-                "status_periods": status_periods_for_child(child=child),
+                "status_periods": status_timeline_for_child(child=child),
                 **_recent_child_words(child),
                 "open_alerts": alerts_open_for_child(user=request.user, child=child),
             }
@@ -309,7 +314,13 @@ def child_score(request, public_id):
         return render(
             request,
             "chronology/child_score.html",
-            {"child": child, "score": score, "page": page, "title": "Why this neglect level"},
+            {
+                "child": child,
+                "score": score,
+                "summary": domain_summary(score),
+                "page": page,
+                "title": "Why this neglect level",
+            },
         )
 
 
@@ -382,6 +393,123 @@ def _child_to_write_about(request, public_id):
     if not child.may_write:
         raise PermissionDenied("Your access to this child's record is view only.")
     return child
+
+
+@login_required
+def adult_create(request, public_id):
+    """Link a new adult to the child; flagged as a risk, the reason goes in the chronology."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    form = AdultLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                link = services.adult_link(
+                    actor=request.user,
+                    child=child,
+                    relationship=data["relationship"],
+                    name=data["name"],
+                    known_to_police_or_probation=data["known_to_police_or_probation"],
+                )
+                if data["poses_risk_to_children"]:
+                    services.adult_flag_risk(
+                        actor=request.user,
+                        child=child,
+                        adult=link.adult,
+                        reason=data["risk_reason"],
+                    )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{link.adult.name} linked to {child.full_name}.")
+            return redirect("child_detail", public_id=child.public_id)
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/adult_form.html",
+        "adult_form",
+        heading="Add a linked adult",
+        draft_key=f"adult:{child.public_id}",
+        submit="Save adult",
+    )
+
+
+@login_required
+def adult_flag(request, public_id):
+    """Flag an adult linked to the child as a risk to children, with the reason."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    linked = Adult.objects.filter(child_links__child=child).order_by("name")
+    form = AdultRiskForm(request.POST or None, adults=linked)
+    if request.method == "POST" and form.is_valid():
+        adult = form.cleaned_data["adult"]
+        try:
+            services.adult_flag_risk(
+                actor=request.user, child=child, adult=adult, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{adult.name} is flagged as a risk to children.")
+            return redirect("child_detail", public_id=child.public_id)
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/adult_flag.html",
+        "adult_flag",
+        heading="Flag an adult as a risk to children",
+        draft_key=f"adult-flag:{child.public_id}",
+        submit="Flag adult",
+        no_adults=not linked.exists(),
+    )
+
+
+@login_required
+def entry_correct(request, public_id, entry_id):
+    """Correct an entry, or mark it entered in error, with a reason, from its row in
+    the chronology. The same services as the API decide (who may, what may change),
+    and the original stays in the record, shown beside the correction."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    entry = entry_get_for_user(user=request.user, public_id=entry_id)
+    if not entry.child_rows.filter(child=child).exists():
+        raise Http404("No entry found")
+    if entry.agency_id != request.user.agency_id:
+        raise PermissionDenied("Only the agency that recorded an entry can correct it.")
+    already = Amendment.objects.filter(entry=entry).select_related("author").first()
+    form = EntryCorrectionForm(request.POST or None, entry=entry)
+    if request.method == "POST" and already is None and form.is_valid():
+        try:
+            if form.cleaned_data["what"] == EntryCorrectionForm.ERROR:
+                services.entry_mark_entered_in_error(
+                    actor=request.user, entry=entry, reason=form.cleaned_data["reason"]
+                )
+                done = "Entry marked as entered in error"
+            else:
+                services.entry_amend(
+                    actor=request.user,
+                    entry=entry,
+                    reason=form.cleaned_data["reason"],
+                    **form.changes(),
+                )
+                done = "Correction saved"
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{done}. The original stays in the record.")
+            return redirect(reverse("child_chronology", args=[child.public_id]) + "#chronology")
+    return _form_page(
+        request,
+        child,
+        form,
+        "chronology/entry_correct.html",
+        "entry_correct",
+        entry=entry,
+        already=already,
+        heading="Correct an entry",
+        draft_key=f"correct:{entry.public_id}",
+        submit="Save",
+    )
 
 
 @login_required
@@ -551,7 +679,7 @@ def handover(request, public_id):
         neglect = neglect_map(child, months_back(today, HANDOVER_MAP_MONTHS), today)
         context = {
             "child": child,
-            "status_periods": status_periods_for_child(child=child),
+            "status_periods": status_timeline_for_child(child=child),
             "referrals": _referral_outcomes(referrals_and_decisions_for_child(child=child)),
             "map": neglect,
             "map_svg": heat_map(neglect),
@@ -667,13 +795,23 @@ def export_pdf(request, public_id):
             for entry in entries
         ]
         neglect = neglect_map(child, months_back(today, HANDOVER_MAP_MONTHS), today)
+        score = score_history(child, [today], explain_last=True)[-1]
+        relationships = {link.adult_id: link.relationship for link in adults_for_child(child=child)}
         html = render_to_string(
             "chronology/export_pdf.html",
             {
                 "child": child,
+                "score": score,
+                "summary": domain_summary(score),
+                "map": neglect,
+                "status_periods": status_timeline_for_child(child=child),
                 "rows": rows,
                 "adults": [
-                    {"name": redactor.labels[a.pk] if redact else a.name, "adult": a}
+                    {
+                        "name": redactor.labels[a.pk] if redact else a.name,
+                        "relationship": relationships.get(a.pk, ""),
+                        "adult": a,
+                    }
                     for a in adults
                 ],
                 "redacted": redact,

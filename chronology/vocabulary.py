@@ -116,3 +116,212 @@ class Sex(models.TextChoices):
     FEMALE = "F", "Female"
     MALE = "M", "Male"
     OTHER = "X", "Other or not stated"
+
+
+# --- Words for people ----------------------------------------------------------------
+#
+# Pages, the PDF and CSV headers show these names; JSON and the API keep the codes.
+# Every code a person might meet has a name here or in a TextChoices above, and a
+# code with no name falls back to its words ("maternal_grandmother" becomes
+# "Maternal grandmother"), so no page ever shows a raw code.
+
+# Relationships are free text in the format; these are the usual codes.
+RELATIONSHIPS = {
+    "mother": "Mother",
+    "father": "Father",
+    "step_mother": "Stepmother",
+    "step_father": "Stepfather",
+    "mothers_partner": "Mother's partner",
+    "fathers_partner": "Father's partner",
+    "partner": "Partner",
+    "maternal_grandmother": "Maternal grandmother",
+    "maternal_grandfather": "Maternal grandfather",
+    "paternal_grandmother": "Paternal grandmother",
+    "paternal_grandfather": "Paternal grandfather",
+    "grandparent": "Grandparent",
+    "aunt": "Aunt",
+    "uncle": "Uncle",
+    "sibling_adult": "Adult sibling",
+    "foster_carer": "Foster carer",
+    "kinship_carer": "Kinship carer",
+    "lodger": "Lodger",
+    "visitor": "Visitor",
+    "visitors": "Visitors",
+    "associate": "Associate",
+    "neighbour": "Neighbour",
+}
+
+# What each audit action means, as a sentence fragment for the access log.
+AUDIT_ACTIONS = {
+    "adult.link": "Linked an adult",
+    "adult.flag": "Flagged an adult as a risk to children",
+    "alert.view": "Viewed an alert",
+    "audit.view_child": "Read a child's access log",
+    "audit.view_user": "Read a person's access log",
+    "assessment.record": "Recorded a neglect assessment",
+    "break_glass.no_match": "Emergency access: no child matched",
+    "break_glass.open": "Emergency access opened",
+    "child.create": "Added a child",
+    "child.export": "Exported a child's chronology",
+    "child.view": "Viewed a child",
+    "chronology.view": "Viewed a chronology",
+    "disagreement.raise": "Raised a professional disagreement",
+    "entry.amend": "Corrected an entry",
+    "entry.entered_in_error": "Marked an entry entered in error",
+    "entry.record": "Recorded an entry",
+    "entry.repeat": "Sent an entry twice (recorded once)",
+    "export": "Exported",
+    "household.join": "Linked a household",
+    "import": "Imported a file",
+    "import.request": "Asked for an import",
+    "involvement.end": "Ended an agency's involvement",
+    "involvement.grant": "Gave an agency involvement",
+    "legal_hold.place": "Placed a legal hold",
+    "notification.acknowledge": "Acknowledged a notification",
+    "otp_device_confirm": "Set up an authenticator app",
+    "rule_set.activate": "Activated escalation rules",
+    "rule_set.backtest": "Back-tested escalation rules",
+    "rule_set.draft": "Drafted escalation rules",
+    "score.view": "Viewed why a neglect level",
+    "scoring_config.activate": "Activated a scoring version",
+    "scoring_config.draft": "Drafted a scoring version",
+    "scoring_config.update": "Changed a draft scoring version",
+    "user_deactivate": "Deactivated a login",
+}
+
+# The default escalation rules by code (escalation/defaults.py). A rule added later
+# without a name here is named from its type.
+RULE_NAMES = {
+    "level-targeted": "Neglect level reached targeted (3)",
+    "level-statutory": "Neglect level reached statutory (4)",
+    "serious-incident": "Serious incident without a strategy discussion",
+    "frequency-neglect": "Repeated neglect concerns from more than one agency",
+    "voice-unanswered": "Child's words not acted on",
+    "referral-no-decision": "Referral without a decision",
+    "not-sustained": "Improvement not sustained",
+    "turnover": "Frequent changes of worker",
+    "return-home": "Concerns after a return home",
+    "encompass": "Domestic abuse notice for a school",
+    "professional-disagreement": "Professional disagreement",
+}
+
+
+def words_for(code) -> str:
+    """A code's words when no list names it: "maternal_grandmother" →
+    "Maternal grandmother", "neglect.home_conditions" → "Neglect: home conditions"."""
+    if code is None or code == "":
+        return ""
+    text = str(code)
+    head, dot, tail = text.partition(".")
+    if dot and tail:
+        return f"{words_for(head)}: {words_for(tail).lower()}"
+    text = text.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _from_choices(choices, code) -> str | None:
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return None
+
+
+def category_name(code) -> str:
+    return _from_choices(Category, code) or words_for(code)
+
+
+def status_name(code) -> str:
+    return _from_choices(Status, code) or words_for(code)
+
+
+def kind_name(code) -> str:
+    return _from_choices(EntryKind, code) or words_for(code)
+
+
+def decision_type_name(code) -> str:
+    return _from_choices(DecisionType, code) or words_for(code)
+
+
+def decision_outcome_name(code) -> str:
+    return _from_choices(DecisionOutcome, code) or words_for(code)
+
+
+def agency_kind_name(code) -> str:
+    from agencies.models import AgencyKind
+
+    return _from_choices(AgencyKind, code) or words_for(code)
+
+
+def role_name(code) -> str:
+    from agencies.models import Role
+
+    return _from_choices(Role, code) or words_for(code)
+
+
+def relationship_name(code) -> str:
+    key = str(code or "").strip().lower().replace(" ", "_").replace("'", "").replace("-", "_")
+    return RELATIONSHIPS.get(key) or words_for(str(code or "").strip())
+
+
+def action_name(code) -> str:
+    return AUDIT_ACTIONS.get(code) or words_for(code)
+
+
+def rule_name(code, rule_type: str | None = None) -> str:
+    if code in RULE_NAMES:
+        return RULE_NAMES[code]
+    if rule_type:
+        from escalation.models import RuleType
+
+        named = _from_choices(RuleType, rule_type)
+        if named:
+            return named
+    return words_for(code)
+
+
+def domain_name(code, *, look_up: bool = True) -> str:
+    """A neglect domain's name. The default domains are named in code; a domain an
+    admin added later is looked up once and remembered for the process (unless
+    look_up is False, for code that must not touch the database)."""
+    if not code:
+        return ""
+    names = _domain_names()
+    if code not in names:
+        if not look_up:
+            return words_for(code)
+        from neglect_tool.models import Domain
+
+        row = Domain.objects.filter(code=code).values_list("name", flat=True).first()
+        names[code] = row or words_for(code)
+    return names[code]
+
+
+_DOMAIN_NAMES: dict[str, str] = {}
+_AGENCY_NAMES: dict[str, str] = {}
+
+
+def agency_name(code) -> str:
+    """An agency's name from its code (scores carry codes). Agencies are few and
+    their names rarely change: the names are read once, and again on a code not seen."""
+    if not code:
+        return ""
+    if code not in _AGENCY_NAMES:
+        from agencies.models import Agency
+
+        _AGENCY_NAMES.update(Agency.objects.values_list("code", "name"))
+    return _AGENCY_NAMES.get(code) or words_for(code)
+
+
+def _domain_names() -> dict[str, str]:
+    if not _DOMAIN_NAMES:
+        from neglect_tool.defaults import DOMAINS
+
+        _DOMAIN_NAMES.update({code: name for code, name, _ in DOMAINS})
+    return _DOMAIN_NAMES
+
+
+def score_text(value, places: int = 1) -> str:
+    """A score as a reader needs it: one decimal ("47.3"), none for None."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):.{places}f}"

@@ -204,23 +204,6 @@ def backtest_run(backtest_id: int, scenarios: list[tuple] | None = None) -> Back
         return backtest
     try:
         if scenarios is None:
-<<<<<<< HEAD
-            scenarios = stored_scenarios() + live_scenarios()
-        backtest.total = 2 * len(scenarios)
-        backtest.save(update_fields=["total"])
-        results = []
-        for name, raw in scenarios:
-            done_before = backtest.done
-            try:
-                results.append(_replay_both(backtest, name, raw))
-            except (InterchangeError, ValueError, OverflowError) as exc:
-                logger.warning("Back-test %s: scenario %s failed: %s", backtest_id, name, exc)
-                results.append({"scenario": name, "title": name, "error": str(exc)})
-                backtest.done = done_before + 2
-                backtest.save(update_fields=["done"])
-        backtest.results = results
-        backtest.status = BackTestStatus.DONE
-=======
             scenarios = all_scenarios()
         scenarios = [(s[0], s[1], s[2] if len(s) > 2 else False) for s in scenarios]
         results = list(backtest.results)
@@ -265,7 +248,6 @@ def backtest_run(backtest_id: int, scenarios: list[tuple] | None = None) -> Back
             for label in ("active", "draft")
         }
         mine.update(status=BackTestStatus.DONE, summary=summary, finished_at=timezone.now())
->>>>>>> alerts
     except (InterchangeError, ValueError) as exc:
         mine.update(status=BackTestStatus.FAILED, error=str(exc), finished_at=timezone.now())
     backtest.refresh_from_db()

@@ -15,10 +15,19 @@ from chronology.audit import audit_record
 from chronology.concurrency import StaleVersion
 from chronology.selectors import child_get_for_user
 from chronology.views import paginate
+from chronology.vocabulary import rule_name
 
 from . import backtest as backtests
 from . import services
-from .models import UNRESOLVED, AlertStatus, BackTest, RuleSet, RuleSetStatus
+from .models import (
+    DISAGREEMENT_CODE,
+    UNRESOLVED,
+    AlertStatus,
+    BackTest,
+    Rule,
+    RuleSet,
+    RuleSetStatus,
+)
 from .selectors import (
     alert_get_for_user,
     alerts_open_for_user,
@@ -86,8 +95,17 @@ def dashboard(request):
                 if request.user.role == Role.MANAGER
                 else []
             ),
+            "rules": _rule_choices(),
         },
     )
+
+
+def _rule_choices() -> list[tuple[str, str]]:
+    """The rules a manager can filter by, by name: the active set's, and disagreements."""
+    active = Rule.objects.filter(rule_set__status=RuleSetStatus.ACTIVE).values_list("code", "type")
+    choices = {code: rule_name(code, rule_type) for code, rule_type in active}
+    choices[DISAGREEMENT_CODE] = rule_name(DISAGREEMENT_CODE)
+    return sorted(choices.items(), key=lambda item: item[1])
 
 
 @role_required(*RECORD_ROLES)

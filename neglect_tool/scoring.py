@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from chronology.vocabulary import category_name, domain_name, kind_name
+
 PLACES = Decimal("0.001")
 
 LEVEL_NAMES = {1: "Universal", 2: "Early help", 3: "Targeted", 4: "Statutory"}
@@ -89,16 +91,18 @@ class Contribution:
     def reason(self) -> str:
         """Why this entry counts this much, in words a manager can check."""
         if self.kind == "assessment":
+            domain = domain_name(self.domain, look_up=False).lower()
             return (
-                f"latest assessment graded {self.domain} {self.severity} of 5 "
+                f"latest assessment graded {domain} {self.severity} of 5 "
                 f"(×{self.severity_factor:g}); age decay ×{self.decay:.2f}"
             )
         parts = [
-            f"{self.category} feeds {self.domain} (weight {self.weight:g})",
+            f"{category_name(self.category)} counts towards "
+            f"{domain_name(self.domain, look_up=False).lower()} (weight {self.weight:g})",
             f"severity {self.severity} (×{self.severity_factor:g})",
         ]
         if self.kind_factor != 1:
-            parts.append(f"a {self.kind} counts ×{self.kind_factor:g}")
+            parts.append(f"a {kind_name(self.kind).lower()} counts ×{self.kind_factor:g}")
         parts.append(f"age decay ×{self.decay:.2f}")
         if self.corroboration != 1:
             parts.append(f"corroborated by another agency (×{self.corroboration:g})")

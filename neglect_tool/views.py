@@ -5,9 +5,11 @@ that is not the user's is a 404; each child shown is audited as viewed."""
 import datetime
 from collections import defaultdict
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -16,6 +18,7 @@ from chronology.selectors import child_get_for_user, siblings_visible_to, timeli
 from chronology.views import months_back
 
 from .charts import BANDS, heat_map, timeline
+from .forms import AssessmentForm
 from .models import Domain
 from .scoring import AssessmentRow, EvidenceRow, score_evidence
 from .selectors import (
@@ -25,6 +28,7 @@ from .selectors import (
     neglect_map,
     scoring_config_active,
 )
+from .services import assessment_record
 
 PERIODS = {"12": 12, "24": 24, "36": 36, "60": 60}
 DEFAULT_PERIOD = "24"
@@ -146,3 +150,48 @@ def household_map(request, public_id):
                 "legend": _legend(),
             },
         )
+
+
+@login_required
+def assessment_create(request, public_id):
+    """Record a structured neglect assessment: each domain graded 1 to 5, with a note.
+    It joins the chronology as an assessment entry, and the score takes it in."""
+    child = child_get_for_user(user=request.user, public_id=public_id)
+    domains = Domain.objects.filter(is_active=True).order_by("position", "code")
+    form = AssessmentForm(
+        request.POST or None, domains=domains, initial={"event_date": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment_record(
+                actor=request.user,
+                child=child,
+                grades=form.grades(),
+                note=form.cleaned_data["note"],
+                event_date=form.cleaned_data["event_date"],
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Assessment recorded for {child.full_name}.")
+            return redirect("child_detail", public_id=child.public_id)
+    if request.method == "GET":
+        with transaction.atomic(savepoint=False):
+            audit_record(
+                actor=request.user,
+                action="child.view",
+                child=child,
+                obj=child,
+                details={"page": "assessment_form"},
+            )
+    return render(
+        request,
+        "neglect_tool/assessment_form.html",
+        {
+            "child": child,
+            "form": form,
+            "heading": "Record a neglect assessment",
+            "draft_key": f"assessment:{child.public_id}",
+            "submit": "Save assessment",
+        },
+    )

@@ -93,7 +93,7 @@ def test_the_highest_level_comes_first_and_is_labelled_as_at_the_last_evaluation
     page = client.get(reverse("home")).content.decode()
     assert names_listed(page) == [high.full_name, low.full_name, unknown.full_name]
     assert "as at each child’s last evaluation" in page
-    assert "4 Statutory" in page and "31.500" in page
+    assert "4 Statutory" in page and "31.5" in page and "31.500" not in page
     assert "Not yet evaluated" in page
 
 

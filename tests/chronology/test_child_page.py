@@ -32,7 +32,8 @@ def test_a_manager_reads_the_level_and_why(client, mallory, alice, bob, child):
     page = client.get(reverse("child_detail", args=[child.public_id])).content.decode()
     assert "Level 3: Targeted" in page
     assert "corroborated by another agency" in page
-    assert page.count("neglect.nutrition feeds nutrition") == 8
+    assert page.count("Neglect: nutrition counts towards nutrition") == 8
+    assert "neglect.nutrition feeds" not in page
 
 
 def test_opening_a_child_is_audited(client, alice, child):

@@ -153,6 +153,25 @@ def test_running_load_demo_twice_changes_nothing(demo):
     assert {model.__name__: model.objects.count() for model in models} == before
 
 
+def test_the_demo_social_worker_has_cases_allocated_by_name(demo, client):
+    worker = User.objects.get(username="sw.jones")
+    client.force_login(worker)
+    page = client.get("/").content.decode()
+    allocated = page[page.index("Allocated to you") : page.index("All children your agency")]
+    assert "Mia Brennan" in allocated and "Sam Jones" in allocated
+    assert "No case is allocated to you" not in page
+
+
+def test_load_demo_says_how_the_manager_and_admin_set_up_two_factor(demo):
+    assert "mgr.okafor" in demo and "authenticator app" in demo
+
+
+def test_load_demo_prints_the_address_it_was_given(db, settings, monkeypatch):
+    settings.DEBUG = True
+    monkeypatch.setenv("ADDR", "0.0.0.0:8123")
+    assert "Open http://0.0.0.0:8123/ and sign in" in load_demo()
+
+
 def test_load_demo_refuses_to_run_without_debug(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):

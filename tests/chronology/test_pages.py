@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -545,6 +546,32 @@ def test_the_pdf_export_is_audited_and_can_redact_adults_names(client, alice, ch
     assert redacted.content.startswith(b"%PDF")
     events = AuditEvent.objects.filter(action="child.export", child=child).order_by("id")
     assert [e.details["redacted"] for e in events] == [False, True]
+
+
+def test_the_pdf_names_codes_and_shows_the_level_score_and_domains(client, alice, bob, child):
+    from django.template.loader import render_to_string
+
+    from tests.words import problems_in
+
+    services.adult_link(
+        actor=alice, child=child, relationship="maternal_grandmother", name="Dana Smith"
+    )
+    record_concerns(bob, child, 3, start=timezone.localdate() - datetime.timedelta(days=30))
+    services.status_change(actor=alice, child=child, status=Status.CHILD_IN_NEED)
+    client.force_login(alice)
+    for redact in ("", "on"):
+        response = client.get(url("export_pdf", child), {"redact": redact})
+        assert response.content.startswith(b"%PDF")
+        html = render_to_string("chronology/export_pdf.html", response.context.flatten())
+        text = " ".join(re.sub(r"<[^>]+>", " ", html.split("<body>")[1]).split())
+        score = response.context["score"]
+        assert f"Level {score.level}: {score.level_name} (score {score.total:.1f}," in text
+        assert f"Nutrition: 3 concerns from {bob.agency.name} in the last year" in text
+        assert "Child in need: " in text and "to now (current)" in text
+        assert "(maternal grandmother)" in text
+        assert "Neglect: nutrition" in text
+        assert not problems_in(text), problems_in(text)
+        assert ("Dana Smith" in text) is (not redact)
 
 
 def test_redaction_replaces_full_and_given_names_but_not_the_childs(db):

@@ -104,8 +104,9 @@ def test_a_page_past_the_end_goes_back_to_the_first_keeping_the_filters(client, 
 
 
 # The session, the user; the page of alerts with its total; the alert figures; the
-# children by level; changes of worker; for a manager, the background jobs' heartbeats.
-DASHBOARD_QUERIES = 7
+# children by level; changes of worker; the active rules, for the Rule filter's names;
+# for a manager, the background jobs' heartbeats.
+DASHBOARD_QUERIES = 8
 
 
 @pytest.mark.parametrize("n", [2, 60])
@@ -117,3 +118,17 @@ def test_the_dashboard_costs_the_same_queries_for_2_or_60_alerts(
     with django_assert_num_queries(DASHBOARD_QUERIES):
         response = client.get(reverse("escalation_dashboard"), {"page": "2" if n > 50 else "1"})
     assert response.status_code == 200
+
+
+def test_the_rule_filter_is_a_list_of_rule_names(client, alice, mallory):
+    alerts_about_new_children(alice, 2)
+    client.force_login(mallory)
+    page = client.get(reverse("escalation_dashboard"), {"rule": "frequency-neglect"})
+    html = page.content.decode()
+    assert '<select class="govuk-select" id="filter-rule" name="rule">' in html
+    assert (
+        '<option value="frequency-neglect" selected>'
+        "Repeated neglect concerns from more than one agency</option>"
+    ) in html
+    assert '<option value="professional-disagreement">Professional disagreement</option>' in html
+    assert page.context["page"].paginator.count == 2

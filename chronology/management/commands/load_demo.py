@@ -7,6 +7,7 @@ synthetic; Case Q comes from a published serious case review (see its notes).
 
 import datetime
 import hashlib
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from agencies.models import Agency, AgencyKind, Role, User
 from agencies.services import agency_create, service_account_get, user_create
 from chronology import interchange
 from chronology.models import Child, ImportBatch
-from chronology.services import involvement_grant
+from chronology.services import involvement_grant, worker_allocate
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -128,6 +129,12 @@ EXTRA_INVOLVEMENTS = {
     ],
 }
 
+# Cases the demo social worker holds, by child ref: "My caseload" then has
+# something in it. Each is allocated on the day its current team allocation began,
+# so no extra change of worker is added to the families' histories (the turnover
+# rule counts those). Kai Dalton (EM-D1) and Case Q keep their own stories.
+ALLOCATED_TO_DEMO_SOCIAL_WORKER = ["EM-B1", "EM-B2", "EM-B3", "EM-C1", "EM-C2", "EM-E1"]
+
 DOCUMENTS = [
     "case_q.json",
     "demo/family_a.json",
@@ -137,7 +144,8 @@ DOCUMENTS = [
     "demo/family_e.json",
 ]
 
-ADDRESS = "http://127.0.0.1:8000/"
+# `make run` passes its ADDR on; the default is runserver's.
+DEFAULT_ADDR = "127.0.0.1:8000"
 
 
 class Command(BaseCommand):
@@ -215,6 +223,7 @@ class Command(BaseCommand):
                 f"{result.entries} entries"
             )
             self._grant_extra(name, agencies, actor)
+        self._allocate_demo_cases(actor)
 
     def _agency(self, code: str, name: str, kind: str) -> Agency:
         # An agency imported earlier under the same code is reused, so its events stay its own.
@@ -230,6 +239,14 @@ class Command(BaseCommand):
                 reason=reason,
                 started_on=datetime.date.fromisoformat(started),
             )
+
+    def _allocate_demo_cases(self, actor) -> None:
+        worker = User.objects.get(username="sw.jones")
+        for ref in ALLOCATED_TO_DEMO_SOCIAL_WORKER:
+            child = Child.objects.get(ref=ref)
+            current = child.allocations.filter(ended_on__isnull=True).order_by("-started_on")
+            started = current.values_list("started_on", flat=True).first()
+            worker_allocate(actor=actor, child=child, worker=worker, on=started)
 
     def _print_logins(self) -> None:
         names = dict(
@@ -253,4 +270,14 @@ class Command(BaseCommand):
             cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
             self.stdout.write("  " + "  ".join([*cells, row[4]]))
         self.stdout.write("")
-        self.stdout.write(f"Open {ADDRESS} and sign in as any of them.")
+        self.stdout.write("")
+        self.stdout.write(
+            "The manager (mgr.okafor) and the admin (admin.reed) must also set up an "
+            "authenticator app: after the password, the first sign-in shows a QR code. "
+            "Scan it with any TOTP app (or type the key under it) and enter the 6-digit "
+            "code. Later sign-ins ask only for the code."
+        )
+        address = os.environ.get("ADDR") or DEFAULT_ADDR
+        if address.isdigit():  # runserver takes a bare port to mean 127.0.0.1
+            address = f"127.0.0.1:{address}"
+        self.stdout.write(f"Open http://{address}/ and sign in as any of them.")
