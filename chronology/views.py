@@ -68,6 +68,7 @@ from .selectors import (
     children_visible_to,
     chronology_for_child_page,
     chronology_rows,
+    entries_in_error_for_child,
     entry_get_for_user,
     notifications_for_user,
     referrals_and_decisions_for_child,
@@ -329,6 +330,7 @@ def child_chronology(request, public_id):
     child = child_get_for_user(user=request.user, public_id=public_id)
     with transaction.atomic(savepoint=False):
         context = {"child": child, **_chronology_context(request, child)}
+        context["in_error"] = entries_in_error_for_child(child=child)
         if context["page"] is None:  # a page past the end, e.g. after filtering
             query = request.GET.copy()
             query.pop("page")
