@@ -41,6 +41,7 @@ from .models import (
     Adult,
     Allocation,
     Amendment,
+    AmendmentKind,
     BreakGlassAccess,
     Child,
     ChildAccessGrant,
@@ -534,6 +535,18 @@ def status_timeline_for_child(*, child: Child) -> list[StatusRow]:
         else:
             rows.append(StatusRow(label, period.started_on, period.ended_on))
     return rows
+
+
+def entries_in_error_for_child(*, child: Child, limit: int = 50) -> list[Amendment]:
+    """The newest entries about `child` marked entered in error, with who marked them
+    and why: they leave the chronology and the score, not the record. One query."""
+    return list(
+        Amendment.objects.filter(
+            kind=AmendmentKind.ENTERED_IN_ERROR, entry__child_rows__child=child
+        )
+        .select_related("entry__agency", "author")
+        .order_by("-recorded_at", "-pk")[:limit]
+    )
 
 
 def allocations_for_child(*, child: Child) -> QuerySet[Allocation]:

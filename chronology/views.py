@@ -69,6 +69,7 @@ from .selectors import (
     children_writable_by,
     chronology_for_child_page,
     chronology_rows,
+    entries_in_error_for_child,
     entry_get_for_user,
     entry_refused,
     notifications_for_user,
@@ -331,6 +332,7 @@ def child_chronology(request, public_id):
     child = child_get_for_user(user=request.user, public_id=public_id)
     with transaction.atomic(savepoint=False):
         context = {"child": child, **_chronology_context(request, child)}
+        context["in_error"] = entries_in_error_for_child(child=child)
         if context["page"] is None:  # a page past the end, e.g. after filtering
             query = request.GET.copy()
             query.pop("page")

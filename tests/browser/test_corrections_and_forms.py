@@ -58,6 +58,19 @@ def test_a_worker_corrects_an_entry_and_sees_the_original_beside_it(
     )
     assert Amendment.objects.get(entry=entry).reason == "Robin said lunch, not breakfast"
 
+    # An entry marked entered in error stays on the page, struck through, with the reason.
+    wrong = services.entry_record(
+        actor=alice,
+        children=[child],
+        kind=EntryKind.NOTE,
+        event_date=datetime.date(2026, 3, 3),
+        summary="Note about another child",
+    )
+    services.entry_mark_entered_in_error(actor=alice, entry=wrong, reason="Wrong child")
+    page.goto(live_server.url + reverse("child_chronology", args=[child.public_id]))
+    assert "Wrong child" in page.inner_text("#in-error")
+    assert_accessible(page)
+
 
 def test_a_worker_records_a_structured_neglect_assessment(live_server, new_page, alice, child):
     page = new_page()

@@ -104,7 +104,7 @@ def test_an_amendment_appears_beside_its_original(client, bob, child, concern):
     page = client.get(f"/children/{child.public_id}/").content.decode()
     assert "Wrong day recorded" in page
     assert "3 March 2026" in page
-    assert "Original entry: Head lice, untreated" in page
+    assert "Original entry, 2 March 2026: Head lice, untreated" in page
 
 
 def test_an_entry_can_be_amended_once_then_its_replacement_is_amended(bob, concern):

@@ -79,6 +79,10 @@ def test_marking_an_entry_entered_in_error_needs_a_reason(client, alice, child):
 
     assert Amendment.objects.get(entry=entry).kind == "entered_in_error"
     assert not Entry.objects.current().filter(pk=entry.pk).exists()
+    # Still visible, marked as such, with the reason.
+    page = client.get(reverse("child_chronology", args=[child.public_id])).content.decode()
+    in_error = page[page.index("Entries marked entered in error") :]
+    assert "Robin hungry at school" in in_error and "Wrong child" in in_error
 
 
 def test_a_correction_that_changes_nothing_is_refused_by_name(client, alice, child):

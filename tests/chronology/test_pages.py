@@ -276,7 +276,7 @@ def test_an_amended_entry_shows_beside_its_correction(client, alice, child):
     client.force_login(alice)
     page = client.get(url("child_detail", child)).content.decode()
     assert "Visited on Tuesday" in page
-    assert "Wrong day" in page and "Original entry: Visited on Monday" in page
+    assert "Wrong day" in page and "Original entry, 5 January 2026: Visited on Monday" in page
 
 
 def test_the_chronology_is_paginated_50_a_page(client, alice, child):
