@@ -105,7 +105,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 # Security scans, both with 0 findings. bandit's waivers are in .ci/bandit-baseline.json
-# (README, "Security"); a new finding, or a second one of the same kind in that file, fails.
+# (docs/security.md, "Scans in CI"); a new finding, or a second one of the same kind in that file, fails.
 BANDIT_EXCLUDE := ./tests,./.venv,./node_modules,./staticfiles,./var
 security: bandit pip-audit
 

@@ -411,7 +411,7 @@ def county_build(
 
         def plan_entries(child, tier, seen):
             """The status and the multi-agency meetings of a child in need, on a plan
-            or looked after, at the statutory cadence (README "Escalation")."""
+            or looked after, at the statutory cadence (docs/escalation.md)."""
             if tier == "child_protection_plan":
                 began = today - datetime.timedelta(days=rng.randrange(30, 540))
             elif tier == "looked_after":

@@ -1,6 +1,6 @@
 """The default escalation rules (rule set version 1, made by a data migration).
 
-The README's "Escalation" section gives the reasoning for each number. They are
+docs/escalation.md gives the reasoning for each number. They are
 set for neglect histories in general, not tuned to one case: Case Q is the
 check, not the target.
 """
@@ -77,7 +77,7 @@ RULES = [
 ]
 
 # Rule set version 2 (data migration 0007): the same rules made to hold up on
-# ordinary families, and one new. What changed and why (README "Escalation",
+# ordinary families, and one new. What changed and why (docs/escalation.md,
 # docs/alert-precision.md):
 # - level rules: children on a child protection plan or looked after are covered
 #   while their statutory reviews run to cadence (rules.PLAN_REVIEWS); the rule

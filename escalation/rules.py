@@ -231,7 +231,7 @@ def _matching(entry: EntryFacts, categories) -> list[str]:
 # a child protection plan's first review conference within 3 months of the
 # initial conference, then at most 6 months apart; a looked-after child's first
 # review within 20 working days of becoming looked after, the second within 3
-# months of the first, then at most 6 months apart. README "Escalation".
+# months of the first, then at most 6 months apart. docs/escalation.md.
 PLAN_REVIEWS = {
     "child_protection_plan": ({"child_protection_conference"}, [(3, "months")], (6, "months")),
     "looked_after": (

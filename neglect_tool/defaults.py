@@ -2,7 +2,7 @@
 
 The numbers are the first configuration version (made by a data migration). An
 admin changes them by making a new version; this file is then only history.
-The README's "Neglect model" section gives the reasoning for each number.
+docs/neglect-model.md gives the reasoning for each number.
 
 The domain structure (areas of care graded 1 = needs met to 5 = care seriously
 harmful) is the common structure of graded-care tools. The wording is ours.

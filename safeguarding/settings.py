@@ -324,7 +324,7 @@ OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Safeguarding chronology")
 # Lockout (django-axes): 5 failures for one username from one address within 15
 # minutes lock that username at that address for 15 minutes; unknown usernames lock
 # the same way. Not by username alone, so that nobody elsewhere can lock a social
-# worker out of the record on purpose (README "Security" has the trade-off).
+# worker out of the record on purpose (docs/security.md has the trade-off).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
