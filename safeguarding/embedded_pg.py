@@ -18,6 +18,7 @@ the server when DATABASE_URL is unset, and production does not install pgserver.
 """
 
 import argparse
+import atexit
 import os
 import pwd
 import shlex
@@ -89,7 +90,12 @@ def start(data_dir: Path = DATA_DIR) -> dict[str, str]:
     pgserver = _pgserver()
     data_dir = Path(data_dir)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    # pgserver keeps a handle per process and an exit hook to release it. Released
+    # here at once: the server outlives this process until stop(), and the next
+    # start() finds it running from its postmaster.pid rather than from a cache.
+    server._cleanup()
+    atexit.unregister(server._cleanup)
     return urls(data_dir)
 
 
