@@ -1,7 +1,7 @@
 # Production image: gunicorn serving Django, static files collected at build
 # time and served by WhiteNoise. The same image runs the Celery worker and beat.
 
-# --- front-end packages (GOV.UK Frontend, htmx, axe-core) from package-lock.json
+# --- front-end packages (GOV.UK Frontend, axe-core) from package-lock.json
 FROM node:20-slim AS frontend
 WORKDIR /build
 COPY package.json package-lock.json ./

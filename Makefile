@@ -62,14 +62,11 @@ $(NODE_STAMP): package.json $(wildcard package-lock.json)
 	fi
 	@touch $@
 
+# Without DATABASE_URL, scripts/run-dev.sh starts an embedded PostgreSQL (data in
+# var/postgres; `rm -rf var/` starts afresh); it makes the roles, migrates, loads
+# the demo and serves.
 run: export DEBUG ?= true
 run: install
-	@# On PostgreSQL, with a superuser's DATABASE_ADMIN_URL: make both roles first.
-	@if [ -n "$${DATABASE_URL:-}" ] && [ -n "$${DATABASE_ADMIN_URL:-}" ]; then \
-		$(PY) manage.py database_roles; \
-	fi
-	$(PY) manage.py migrate --noinput
-	ADDR='$(ADDR)' $(PY) manage.py load_demo
 	@PY=$(PY) CELERY=$(VENV)/bin/celery ADDR=$(ADDR) scripts/run-dev.sh
 
 services: $(PY_STAMP)

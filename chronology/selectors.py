@@ -6,12 +6,10 @@ Every function here starts from that rule; none lists from `objects.all()`.
 """
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -393,10 +391,9 @@ def chronology_rows(entries, *, newest_first=True, category_list=False):
     if newest_first:
         order = [by_date.desc(), "-event_time", "-recorded_at", "-pk"]
     entries = entries.select_related("agency", "author", "amends__entry", "amends__author")
-    if category_list and connection.vendor == "postgresql":
+    if category_list:
         # In the order given (by the row's id), as Entry.categories has them; read
-        # through Entry.category_names. (SQLite, for make run, has no array
-        # subquery: there the categories are prefetched.)
+        # through Entry.category_names.
         codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
         entries = entries.annotate(category_list=ArraySubquery(codes))
     else:
@@ -409,7 +406,7 @@ def chronology_rows(entries, *, newest_first=True, category_list=False):
 
 
 def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list[tuple]:
-    """(public id (a string on PostgreSQL), event date, agency code, kind, severity,
+    """(public id as a string, event date, agency code, kind, severity,
     scores, [categories in the order given]) of each standing entry about `child`
     dated up to `until` whose kind is in `kinds`, as plain values in one query: what
     neglect scoring reads.
@@ -423,25 +420,13 @@ def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list
         .filter(Exists(about), event_date__lte=until, kind__in=list(kinds))
         .order_by()
     )
-    fields = ("public_id", "event_date", "agency__code", "kind", "severity", "scores")
-    if connection.vendor == "postgresql":
-        # The public id as text: scoring keeps it as a string anyway.
-        rows = rows.annotate(public_id_text=Cast("public_id", output_field=CharField()))
-        fields = ("public_id_text", *fields[1:])
-        codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
-        return list(
-            rows.annotate(category_list=ArraySubquery(codes)).values_list(*fields, "category_list")
-        )
-    # SQLite (make run) has no array subquery: the categories in a second query.
-    found = list(rows.values_list("pk", *fields))
-    categories = defaultdict(list)
-    for entry_id, category in (
-        EntryCategory.objects.filter(entry_id__in=[row[0] for row in found])
-        .order_by("id")
-        .values_list("entry_id", "category")
-    ):
-        categories[entry_id].append(category)
-    return [(*row[1:], categories[row[0]]) for row in found]
+    # The public id as text: scoring keeps it as a string anyway.
+    rows = rows.annotate(public_id_text=Cast("public_id", output_field=CharField()))
+    fields = ("public_id_text", "event_date", "agency__code", "kind", "severity", "scores")
+    codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
+    return list(
+        rows.annotate(category_list=ArraySubquery(codes)).values_list(*fields, "category_list")
+    )
 
 
 def child_words_for_child(*, child: Child) -> QuerySet[Entry]:

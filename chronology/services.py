@@ -740,12 +740,11 @@ def _lock_current(entry: Entry) -> Entry:
     # UPDATE: row locks need the UPDATE privilege, which the app's role does not have
     # on an append-only table (docs/database-roles.md). Nor does it meet the key-share
     # locks of an escalation evaluation whose alert cites the entry.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('chronology.entry_amend'), %s)",
-                [entry.pk % 2**31],
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('chronology.entry_amend'), %s)",
+            [entry.pk % 2**31],
+        )
     entry = Entry.objects.get(pk=entry.pk)
     if Amendment.objects.filter(entry=entry).exists():
         raise ValidationError(

@@ -8,7 +8,6 @@ the children's rows and watches already locked (escalation.services).
 """
 
 import datetime
-import uuid
 from collections import defaultdict
 
 from django.db.models import BooleanField, CharField, Count, Exists, OuterRef, Q, Subquery
@@ -132,8 +131,6 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
     ) in links.values_list(*ENTRY_FIELDS):
         entry = facts.get(entry_id)
         if entry is None:
-            if len(public_id) != 36:  # SQLite keeps a UUID as 32 hex digits
-                public_id = str(uuid.UUID(public_id))
             code, agency_kind = agencies[agency_id]
             entry = facts[entry_id] = EntryFacts(
                 id=entry_id,

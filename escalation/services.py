@@ -69,13 +69,6 @@ MARK_DUE_MANY = """
     ON CONFLICT (child_id) DO UPDATE
     SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
 """
-MARK_DUE_ONE = """
-    INSERT INTO escalation_childwatch
-        (child_id, due_since, level, score, level_rose_on, month_totals)
-    VALUES (%s, %s, 1, 0, '{}', '{}')
-    ON CONFLICT (child_id) DO UPDATE
-    SET due_since = COALESCE(escalation_childwatch.due_since, EXCLUDED.due_since)
-"""
 # Many watches' evaluated fields at once, from one array a column, and their marks
 # cleared where the evaluation began after them (see _watches_save).
 WATCHES_SAVE = """
@@ -102,17 +95,14 @@ def children_mark_for_evaluation(child_ids) -> None:
     ids = sorted(set(child_ids))  # one order, so two writers lock watches alike
     if not ids:
         return
-    # One statement for all the children (on PostgreSQL). It always writes the
+    # One statement for all the children. It always writes the
     # row, keeping an older mark, so that we hold it until commit: an evaluation
     # under way then either waits for us and reads our entry, or ends first and
     # cannot clear our mark. Deciding from a read could skip the write while an evaluation that
     # never sees us clears it. (An older mark is kept so that a stream of writes
     # cannot keep pushing back the moment the sweep takes over from the queue.)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(MARK_DUE_MANY, [now, ids])
-        else:  # SQLite, for make run: one row a statement
-            cursor.executemany(MARK_DUE_ONE, [(child_id, now) for child_id in ids])
+        cursor.execute(MARK_DUE_MANY, [now, ids])
     transaction.on_commit(lambda: _queue_evaluations(ids))
 
 
@@ -303,12 +293,6 @@ def _watches_save(watches: list[ChildWatch], *, marks_before: datetime.datetime)
     """Save the evaluated fields of many watches, and clear their marks made before
     `marks_before` (when the evaluation began, so it read those writers' entries).
     A mark made since stays: that writer's entry may not have been read."""
-    if connection.vendor != "postgresql":
-        ChildWatch.objects.bulk_update(watches, WATCH_FIELDS, batch_size=500)
-        ChildWatch.objects.filter(
-            child__in=[w.child_id for w in watches], due_since__lte=marks_before
-        ).update(due_since=None)
-        return
     # bulk_update builds a CASE per field and row, which costs more than the
     # evaluations themselves at sweep scale; here each column is one array. The
     # marks are cleared in the same statement, so each watch gets one new row

@@ -10,7 +10,7 @@ import time
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from .models import HeartbeatName
@@ -68,9 +68,7 @@ def evaluations_sweep(fan_out: bool = True) -> int:
 
 def _sweep(fan_out: bool) -> int:
     now = timezone.now()
-    # (Not on SQLite, for make run: it lets one writer in at a time, so helpers
-    # would only queue behind each other's locks.)
-    parallel = settings.SWEEP_WORKERS > 1 and connection.vendor == "postgresql"
+    parallel = settings.SWEEP_WORKERS > 1
     if fan_out and parallel and _many_due(now):
         for _ in range(settings.SWEEP_WORKERS - 1):
             if not _sweep_queue("a helper sweep"):

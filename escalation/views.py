@@ -270,7 +270,7 @@ def backtest_detail(request, public_id):
     )
     template = (
         "escalation/_backtest_progress.html"
-        if request.headers.get("HX-Request") or request.GET.get("fragment")
+        if request.GET.get("fragment")
         else "escalation/backtest_detail.html"
     )
     return render(

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from chronology.models import Amendment, Child, EntryChild
@@ -115,9 +114,7 @@ def scores_for_children(
 
 def scoring_config_and_domains() -> tuple[ScoringConfig, list[str]]:
     """The active configuration and the active domains' codes (as domain_codes()
-    lists them): one query on PostgreSQL, two elsewhere."""
-    if connection.vendor != "postgresql":
-        return scoring_config_active(), domain_codes()
+    lists them), in one query."""
     codes = Domain.objects.filter(is_active=True).order_by("position", "code").values("code")
     config = ScoringConfig.objects.annotate(active_domains=ArraySubquery(codes)).get(
         status=ConfigStatus.ACTIVE

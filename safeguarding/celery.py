@@ -14,11 +14,11 @@ class InMemoryScheduler(Scheduler):
     """Beat's schedule kept in memory, never in a file.
 
     Celery's default PersistentScheduler keeps last-run times in a shelve file. On
-    Python 3.13 that is an SQLite file, and in `make run` it failed after a few
-    minutes with `dbm.sqlite3.error: locking protocol`, which killed beat while the
-    worker ran on. Nothing here needs last-run times across restarts: the sweep
-    catches up whatever was missed (escalation.ChildWatch marks and next_check_at),
-    and the ladder works from each alert's own deadlines.
+    Python 3.13 that is a dbm database file, and in `make run` it failed after a few
+    minutes with a locking error, which killed beat while the worker ran on. Nothing
+    here needs last-run times across restarts: the sweep catches up whatever was
+    missed (escalation.ChildWatch marks and next_check_at), and the ladder works
+    from each alert's own deadlines.
 
     Celery's base Scheduler already keeps entries in memory. What this adds: the
     interval jobs (sweep, ladder tick, back-test sweep) run as soon as beat starts

@@ -39,8 +39,6 @@ def database_roles(app_configs=None, databases=None, **kwargs):
     if not databases or "default" not in databases:
         return []
     connection = connections["default"]
-    if connection.vendor != "postgresql":
-        return []
     problems = []
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):

@@ -59,8 +59,8 @@ def owner_role() -> str:
 
 
 def two_roles() -> bool:
-    """False when the app connects as the owner (SQLite, or one URL for both)."""
-    return bool(settings.DATABASE_URL) and app_role() != owner_role()
+    """False when the app connects as the owner (one URL for both)."""
+    return app_role() != owner_role()
 
 
 def append_only_models() -> list[type[Model]]:
@@ -99,7 +99,7 @@ def connection_as(role: str, using: str = "default") -> Iterator[None]:
     url = settings.DATABASE_OWNER_URL if role == "owner" else settings.DATABASE_URL
     wanted = _credentials(url)
     before = connection.settings_dict["USER"], connection.settings_dict["PASSWORD"]
-    if connection.vendor != "postgresql" or not url or wanted == before:
+    if not url or wanted == before:
         yield
         return
     if connection.in_atomic_block:

@@ -1,17 +1,20 @@
 """One settings module for every environment.
 
 Production differs from development only by environment variables. With none
-set, the app runs on SQLite and a file-system Celery broker, so `make run`
-needs no server. Tests and production set DATABASE_URL and REDIS_URL.
+set, the app connects to the embedded PostgreSQL that `make run` starts
+(safeguarding/embedded_pg.py) and uses a file-system Celery broker, so `make run`
+needs no server installed. Tests and production set DATABASE_URL and REDIS_URL.
 """
 
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from celery.schedules import crontab
 from django.utils.csp import CSP
+
+from safeguarding import embedded_pg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,7 +36,9 @@ def envint(name: str, default: str) -> int:
 
 
 def database_from_url(url: str) -> dict:
-    """Turn postgres://user:pass@host:port/name into a DATABASES entry."""
+    """Turn postgres://user:pass@host:port/name into a DATABASES entry.
+
+    A Unix socket is given as libpq does: an empty host and ?host=/its/folder."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
         raise ValueError(f"DATABASE_URL must be a postgres:// URL, not {parts.scheme}://")
@@ -42,7 +47,7 @@ def database_from_url(url: str) -> dict:
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
+        "HOST": parse_qs(parts.query).get("host", [parts.hostname or ""])[0],
         "PORT": str(parts.port or ""),
         # Connections are kept between requests; each is checked before its first use
         # in a request and replaced if it died (a PostgreSQL restart), so the service
@@ -130,20 +135,16 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": database_from_url(DATABASE_URL)}
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-        }
-    }
+# Unset, the embedded server of `make run` (var/postgres), found by its socket.
+DATABASE_URL = env("DATABASE_URL") or embedded_pg.urls()["DATABASE_URL"]
+DATABASES = {"default": database_from_url(DATABASE_URL)}
 # Two PostgreSQL roles (docs/database-roles.md): the app connects with DATABASE_URL as
 # a role that owns nothing; `manage.py migrate` connects as the owner of the tables.
-# Unset, the owner is the app's own role: one role, which a system check reports.
-DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or DATABASE_URL
+# Unset beside a DATABASE_URL, the owner is the app's own role: one role, which a
+# system check reports.
+DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or (
+    DATABASE_URL if env("DATABASE_URL") else embedded_pg.urls()["DATABASE_OWNER_URL"]
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "agencies.User"

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Serve the app, and run a Celery worker and Celery beat beside it, supervised.
+# Prepare the database, then serve the app and run a Celery worker and Celery beat
+# beside it, supervised. Called by `make run`.
 #
-# Called by `make run` after migrate and load_demo. The three run as separate
-# processes, each in its own process group:
+# Preparing: without DATABASE_URL, an embedded PostgreSQL is started from its pip
+# wheel (safeguarding/embedded_pg.py), its data in var/postgres, and stopped again
+# when this script ends; its superuser makes the app's and the owner's roles
+# (`manage.py database_roles`). With DATABASE_URL and a superuser's
+# DATABASE_ADMIN_URL, the roles are made the same way. Then migrate and load_demo.
+#
+# The three run as separate processes, each in its own process group:
 # - if the worker or beat stops, it is started again; if it stops RESTART_LIMIT
 #   times in a row (a run of RESTART_RESET seconds or more starts the count
 #   again), everything stops with a message naming it: the app never runs on
@@ -19,6 +25,9 @@ ADDR="${ADDR:-127.0.0.1:8000}"
 RESTART_LIMIT="${RESTART_LIMIT:-3}"
 RESTART_RESET="${RESTART_RESET:-60}"
 RESTART_DELAY="${RESTART_DELAY:-1}"
+PG_DIR="${PG_DIR:-var/postgres}"
+# Tests (tests/scripts/test_run_dev.py) set 0: no database, no migrations.
+PREPARE="${RUN_DEV_PREPARE:-1}"
 # The commands, as plain word lists. Tests (tests/scripts/test_run_dev.py) put
 # stand-ins here to check the supervision without starting the real thing.
 WEB_CMD="${RUN_DEV_WEB_CMD:-$PY manage.py runserver $ADDR}"
@@ -84,6 +93,10 @@ stop() {
         group_kill KILL "$name"
     done
     wait 2>/dev/null
+    # Last, once nothing is connected to it any more.
+    if [ "$embedded_pg" = 1 ]; then
+        "$PY" -m safeguarding.embedded_pg stop "$PG_DIR" >&2 || true
+    fi
 }
 # A closed terminal or pipe must not kill this script before it has stopped
 # its children, which live in process groups of their own.
@@ -92,6 +105,26 @@ trap 'stop; exit 129' HUP
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
+
+embedded_pg=0
+if [ "$PREPARE" = 1 ]; then
+    if [ -z "${DATABASE_URL:-}" ]; then
+        echo "PostgreSQL: embedded, data in $PG_DIR (set DATABASE_URL to use your own)."
+        embedded_pg=1
+        exports=$("$PY" -m safeguarding.embedded_pg start "$PG_DIR") || {
+            echo "run-dev: the embedded PostgreSQL did not start; its log is $PG_DIR/log." >&2
+            exit 1
+        }
+        # DATABASE_URL (the app's role), DATABASE_OWNER_URL and DATABASE_ADMIN_URL,
+        # for this script's children: migrate, load_demo, the web, worker and beat.
+        eval "$exports"
+    fi
+    if [ -n "${DATABASE_ADMIN_URL:-}" ]; then
+        "$PY" manage.py database_roles || exit 1
+    fi
+    "$PY" manage.py migrate --noinput || exit 1
+    ADDR="$ADDR" "$PY" manage.py load_demo || exit 1
+fi
 
 start worker
 start beat

@@ -2,8 +2,7 @@
 
 Django already refuses updates and deletes (chronology.models.AppendOnlyModel),
 but raw SQL, a shell or another client could still change the record. These
-triggers refuse UPDATE and DELETE at the database. They are created only on
-PostgreSQL, so SQLite (used by `make run` without a server) still migrates.
+triggers refuse UPDATE and DELETE at the database.
 """
 
 from django.db import migrations
@@ -31,8 +30,6 @@ $$ LANGUAGE plpgsql;
 
 
 def create_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     # params=None: the function body has literal % signs for RAISE, not placeholders.
     schema_editor.execute(CREATE_FUNCTION, params=None)
     for table in APPEND_ONLY_TABLES:
@@ -43,8 +40,6 @@ def create_triggers(apps, schema_editor):
 
 
 def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for table in APPEND_ONLY_TABLES:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
     schema_editor.execute("DROP FUNCTION IF EXISTS chronology_refuse_change();")

@@ -17,8 +17,6 @@ OLD_TRIGGER_TABLES = [
 
 
 def drop_hand_written_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for table in OLD_TRIGGER_TABLES:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};")
     schema_editor.execute("DROP FUNCTION IF EXISTS chronology_refuse_change();")

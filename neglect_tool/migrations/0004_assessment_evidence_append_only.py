@@ -6,8 +6,6 @@ TABLE = "neglect_tool_assessmentevidence"
 
 
 def create_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(
         f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
         "FOR EACH ROW EXECUTE FUNCTION chronology_refuse_change();"
@@ -15,8 +13,6 @@ def create_trigger(apps, schema_editor):
 
 
 def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE};")
 
 

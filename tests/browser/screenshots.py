@@ -1,8 +1,6 @@
 """Take the README's screenshots of the main pages from a running demo server.
 
-    DEBUG=true SQLITE_PATH=/tmp/demo.sqlite3 python manage.py migrate
-    DEBUG=true SQLITE_PATH=/tmp/demo.sqlite3 python manage.py load_demo
-    DEBUG=true SQLITE_PATH=/tmp/demo.sqlite3 python manage.py runserver 127.0.0.1:8765 &
+    make run ADDR=127.0.0.1:8765 &    # the demo, on the embedded PostgreSQL
     python -m tests.browser.screenshots http://127.0.0.1:8765 docs/screenshots
 
 Not a test (pytest does not collect it). Pictures are reduced to 64 colours to keep

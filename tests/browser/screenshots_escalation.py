@@ -1,7 +1,6 @@
 """Screenshots of the escalation, rules and access-log pages for the README.
 
-    export DEBUG=true SQLITE_PATH=/tmp/demo.sqlite3 OTP_REQUIRED_ROLES=
-    python manage.py runserver 127.0.0.1:8766 &
+    OTP_REQUIRED_ROLES= make run ADDR=127.0.0.1:8766 &
     python -m tests.browser.screenshots_escalation http://127.0.0.1:8766 docs/screenshots
 
 Run against the demo data after the worker (or `make run`) has evaluated the

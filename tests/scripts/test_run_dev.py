@@ -28,6 +28,8 @@ class Supervisor:
             "RUN_DEV_BEAT_CMD": commands.get("beat", "sleep 300"),
             "RESTART_LIMIT": "2",
             "RESTART_DELAY": "0.2",
+            # No embedded PostgreSQL, no migrate or load_demo: the supervision alone.
+            "RUN_DEV_PREPARE": "0",
         }
         self.process = subprocess.Popen(  # noqa: S603 - our own script
             [BASH, str(SCRIPT)],

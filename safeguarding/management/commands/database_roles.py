@@ -5,7 +5,7 @@ again at any time. The role names, passwords and database come from DATABASE_URL
 (the app's role) and DATABASE_OWNER_URL (the owner). docs/database-roles.md."""
 
 import os
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg2
 from django.conf import settings
@@ -20,7 +20,8 @@ def _parts(url: str) -> dict:
     return {
         "user": unquote(parts.username or ""),
         "password": unquote(parts.password or ""),
-        "host": parts.hostname or "",
+        # A Unix socket's folder comes as libpq's ?host= (safeguarding/embedded_pg.py).
+        "host": parse_qs(parts.query).get("host", [parts.hostname or ""])[0],
         "port": parts.port or 5432,
         "dbname": unquote(parts.path.lstrip("/")),
     }
