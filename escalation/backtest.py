@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from agencies.services import service_account_get
+from agencies.services import SYSTEM_AGENCY_CODE, service_account_get
 from chronology import services as chronology_services
 from chronology.audit import audit_record
 from chronology.interchange import InterchangeError, export_document
@@ -67,6 +67,15 @@ def _pseudonymise(document: dict, prefix: str) -> None:
         event["children"] = [renamed.get(ref, ref) for ref in event.get("children", [])]
     for number, adult in enumerate(document.get("adults", []), start=1):
         adult["name"] = f"Adult {number}"
+    # Entries the system itself wrote (an allocation on import, say) are part of the
+    # history, but an import refuses the system agency's code; under a code of its
+    # own the replay keeps them.
+    for agency in document.get("agencies", []):
+        if agency.get("ref") == SYSTEM_AGENCY_CODE:
+            agency["ref"] = f"{prefix}-records"
+    for event in document.get("events", []):
+        if event.get("agency") == SYSTEM_AGENCY_CODE:
+            event["agency"] = f"{prefix}-records"
 
 
 @transaction.atomic

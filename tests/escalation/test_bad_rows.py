@@ -76,3 +76,31 @@ def test_a_back_test_reports_a_scenario_it_cannot_read_and_goes_on(alice, db):
     broken, replayed = run.results
     assert broken["scenario"] == "broken.json" and "not a JSON document" in broken["error"]
     assert "active" in replayed and "draft" in replayed
+
+
+def test_a_back_test_replays_a_live_history_holding_the_system_agencys_entries(
+    alice, child_with_bad_row
+):
+    """Entries the system wrote (an allocation recorded by an import, say) are part
+    of a live history; the importer refuses the system agency's code, so the
+    back-test replays them under a code of its own instead of failing the scenario."""
+    from agencies.services import service_account_get
+
+    system = service_account_get(purpose="backtest")
+    entry = Entry.objects.create(
+        event_date=datetime.date(2026, 2, 1),
+        agency=system.agency,
+        author=system,
+        kind=EntryKind.NOTE,
+        summary="Recorded by the system",
+    )
+    EntryChild.objects.create(entry=entry, child=child_with_bad_row)
+    active = rule_set_active()
+    run = BackTest.objects.create(rule_set=active, baseline=active, created_by=alice)
+
+    backtest.backtest_run(run.pk, scenarios=backtest.live_scenarios())
+
+    run.refresh_from_db()
+    (row,) = run.results
+    assert "error" not in row, row
+    assert run.status == BackTestStatus.DONE
