@@ -23,8 +23,9 @@ def _importer_only(request) -> None:
 @never_cache
 def import_start(request):
     _importer_only(request)
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = ImportUploadForm(request.POST, request.FILES) if posted else ImportUploadForm()
+    if posted and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             # Before reading: a huge file is refused without being held in memory.

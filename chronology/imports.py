@@ -204,4 +204,3 @@ def import_job_run(*, job_id: int) -> ImportJob:
     job.save()
     cache.delete(_progress_key(job.pk))
     return job
-

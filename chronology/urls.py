@@ -9,9 +9,7 @@ urlpatterns = [
     path("concerns/new/", views.concern_create, name="concern_create"),
     path("imports/", import_views.import_start, name="import_start"),
     path("imports/<uuid:public_id>/", import_views.import_detail, name="import_detail"),
-    path(
-        "imports/<uuid:public_id>/confirm/", import_views.import_confirm, name="import_confirm"
-    ),
+    path("imports/<uuid:public_id>/confirm/", import_views.import_confirm, name="import_confirm"),
     path("notifications/", views.notification_inbox, name="notification_inbox"),
     path(
         "notifications/<uuid:public_id>/acknowledge/",
