@@ -13,6 +13,7 @@ can open. Progress is kept in the cache (Redis), not the row: the import writes 
 one transaction, and a row updated inside it would not show until the end.
 """
 
+import datetime
 import logging
 
 from django.core.cache import cache
@@ -117,7 +118,7 @@ def import_job_confirm(*, actor, job: ImportJob) -> bool:
         raise Http404("No import found")
     with transaction.atomic():
         moved = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.CHECKED).update(
-            status=ImportJobStatus.QUEUED
+            status=ImportJobStatus.QUEUED, queued_at=timezone.now()
         )
         if moved:
             transaction.on_commit(lambda: _queue(job.pk))
@@ -129,8 +130,23 @@ def _queue(job_id: int) -> None:
 
     try:
         import_job_run_task.apply_async((job_id,), retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure: the job page says it waits
-        logger.warning("Could not queue import job %s.", job_id)
+    except Exception:  # noqa: BLE001 - any broker failure: the sweep runs it
+        logger.warning("Could not queue import job %s; the sweep will run it.", job_id)
+
+
+# A confirmed job still waiting this long lost its message (the broker was down, or
+# the worker died before taking it): beat's sweep runs it.
+SWEEP_GRACE = datetime.timedelta(minutes=1)
+
+
+def import_jobs_waiting(*, now: datetime.datetime | None = None) -> list[int]:
+    """Ids of jobs confirmed more than SWEEP_GRACE ago and not started."""
+    now = now or timezone.now()
+    return list(
+        ImportJob.objects.filter(
+            status=ImportJobStatus.QUEUED, queued_at__lt=now - SWEEP_GRACE
+        ).values_list("pk", flat=True)
+    )
 
 
 def _progress_key(job_id: int) -> str:

@@ -350,6 +350,9 @@ class ImportJob(models.Model):
         default=dict, blank=True, help_text="The children written and their entries."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its owner confirmed it; the sweep runs it late."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,9 +5,11 @@ import datetime
 import json
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from agencies.models import Role
 from chronology import imports, interchange, services
@@ -20,6 +22,7 @@ from chronology.models import (
     ImportJobStatus,
     Involvement,
 )
+from chronology.tasks import import_jobs_sweep
 from chronology.vocabulary import EntryKind
 
 from ..factories import UserFactory
@@ -313,3 +316,33 @@ def test_the_posts_need_the_csrf_token(mallory, known_child):
          "csrfmiddlewaretoken": str(token)},
     )  # fmt: skip
     assert response.status_code == 302
+
+
+def test_a_running_import_shows_its_progress_from_the_worker(mallory, known_child):
+    client, job = upload_job(mallory, "case-e.json", document())
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJobStatus.RUNNING)
+    # What the importer's progress callback stores every PROGRESS_EVERY entries.
+    cache.set(imports._progress_key(job.pk), (100, 250))
+
+    text = client.get(reverse("import_detail", args=[job.public_id])).content.decode()
+
+    assert "Importing: 100 of 250 entries done." in text
+    assert 'value="40"' in text
+
+
+def test_the_sweep_runs_a_confirmed_import_whose_message_was_lost(
+    mallory, known_child, django_capture_on_commit_callbacks
+):
+    client, job = upload_job(mallory, "case-e.json", document())
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("import_confirm", args=[job.public_id]))
+    assert import_jobs_sweep() == 0  # just confirmed: its message may still come
+
+    ImportJob.objects.filter(pk=job.pk).update(
+        queued_at=timezone.now() - imports.SWEEP_GRACE - datetime.timedelta(seconds=1)
+    )
+    assert import_jobs_sweep() == 1
+
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.DONE
+    assert import_jobs_sweep() == 0
