@@ -26,7 +26,7 @@ from agencies.models import Role
 from agencies.services import service_account_get
 
 from . import interchange
-from .audit import audit_record
+from .audit import access_refused, audit_record
 from .models import ImportJob, ImportJobStatus
 from .validators import printable
 
@@ -86,6 +86,9 @@ def import_job_create(*, actor, raw: bytes, file_name: str) -> ImportJob:
         job.errors = preview.errors
         job.total = preview.entries
         job.status = ImportJobStatus.CHECKED if preview.ok else ImportJobStatus.REFUSED
+        if not preview.ok:
+            # Never imported, so never needed again: the errors are kept, not the file.
+            job.content = b""
         job.save()
         audit_record(
             actor=actor,
@@ -103,6 +106,8 @@ def import_job_get_for_user(*, user, public_id) -> ImportJob:
             public_id=public_id, owner=user
         )
     except ImportJob.DoesNotExist:
+        # A guess at someone else's upload is a refused read like any other.
+        access_refused(user=user, asked_for="import_job", public_id=public_id)
         raise Http404("No import found") from None
 
 
@@ -116,6 +121,9 @@ def import_job_confirm(*, actor, job: ImportJob) -> bool:
     _require_importer(actor)
     if job.owner_id != actor.pk:
         raise Http404("No import found")
+    if job.agency_id != actor.agency_id:
+        # Checked for their old agency: they import only for the one they are in now.
+        raise PermissionDenied("This file was checked for another agency.")
     with transaction.atomic():
         moved = ImportJob.objects.filter(pk=job.pk, status=ImportJobStatus.CHECKED).update(
             status=ImportJobStatus.QUEUED, queued_at=timezone.now()
@@ -137,6 +145,25 @@ def _queue(job_id: int) -> None:
 # A confirmed job still waiting this long lost its message (the broker was down, or
 # the worker died before taking it): beat's sweep runs it.
 SWEEP_GRACE = datetime.timedelta(minutes=1)
+
+
+# A checked file not confirmed within this long is let go: its preview may be stale,
+# and an upload nobody imports should not keep a family's records here.
+CHECKED_KEPT = datetime.timedelta(days=1)
+
+
+def import_jobs_expire(*, now: datetime.datetime | None = None) -> int:
+    """Empty the files of checked jobs not confirmed within CHECKED_KEPT. Returns how
+    many. A conditional update: a job confirmed meanwhile is left alone."""
+    now = now or timezone.now()
+    return ImportJob.objects.filter(
+        status=ImportJobStatus.CHECKED, created_at__lt=now - CHECKED_KEPT
+    ).update(
+        status=ImportJobStatus.FAILED,
+        content=b"",
+        errors=["not confirmed within a day, so not imported; upload the file again"],
+        finished_at=now,
+    )
 
 
 def import_jobs_waiting(*, now: datetime.datetime | None = None) -> list[int]:
@@ -176,6 +203,11 @@ def import_job_run(*, job_id: int) -> ImportJob:
     if not claimed:
         return job
     try:
+        owner = job.owner
+        if not (owner.is_active and user_may_import(owner) and owner.agency_id == job.agency_id):
+            raise interchange.InterchangeError(
+                ["you may no longer import files for this agency, so nothing was imported"]
+            )
         preview = _preview(job)
         if not preview.ok:
             raise interchange.InterchangeError(preview.errors)
@@ -195,8 +227,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
     except interchange.InterchangeError as exc:
         job.status = ImportJobStatus.FAILED
         job.errors = exc.messages
+        job.content = b""
         job.finished_at = timezone.now()
-        job.save(update_fields=["status", "errors", "finished_at"])
+        job.save(update_fields=["status", "errors", "content", "finished_at"])
         return job
     per_child = {c["ref"]: c["entries"] for c in preview.as_json()["children"]}
     job.status = ImportJobStatus.DONE

@@ -245,6 +245,7 @@ def test_an_outsiders_existing_ref_is_refused_as_unknown_and_nothing_is_saved(ha
     assert job.errors == [
         "line 2, column 'children': no child your agency works with has ref 'EM-B1'"
     ]
+    assert bytes(job.content) == b""  # never to be imported: the file is not kept
     (refusal,) = AuditEvent.objects.filter(action="import.refused")
     assert refusal.actor == hana
     assert refusal.details["refs"] == ["EM-B1"]
@@ -261,6 +262,10 @@ def test_another_persons_job_is_a_404(mallory, bob, known_child):
     _, job = upload_job(mallory, "case-e.json", document())
     other = client_for(bob)
     assert other.get(reverse("import_detail", args=[job.public_id])).status_code == 404
+    (denied,) = AuditEvent.objects.filter(action="access.denied")
+    assert denied.actor == bob
+    assert denied.details["asked_for"] == "import_job"
+    assert denied.details["url_name"] == "import_detail"
     assert other.post(reverse("import_confirm", args=[job.public_id])).status_code == 404
     job.refresh_from_db()
     assert job.status == ImportJobStatus.CHECKED
@@ -346,3 +351,36 @@ def test_the_sweep_runs_a_confirmed_import_whose_message_was_lost(
     job.refresh_from_db()
     assert job.status == ImportJobStatus.DONE
     assert import_jobs_sweep() == 0
+
+
+def test_an_owner_who_may_no_longer_import_when_it_runs_imports_nothing(
+    mallory, known_child, django_capture_on_commit_callbacks
+):
+    client, job = upload_job(mallory, "case-e.json", document())
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("import_confirm", args=[job.public_id]))
+    mallory.role = Role.PRACTITIONER
+    mallory.save(update_fields=["role"])
+    before = counts()
+
+    job = imports.import_job_run(job_id=job.pk)
+
+    assert job.status == ImportJobStatus.FAILED
+    assert job.errors == ["you may no longer import files for this agency, so nothing was imported"]
+    assert counts() == before
+
+
+def test_a_checked_file_not_confirmed_within_a_day_is_let_go(mallory, known_child):
+    _, old = upload_job(mallory, "old.json", document())
+    _, new = upload_job(mallory, "new.csv", csv_naming("EM-B1", agency="sc"))
+    ImportJob.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - imports.CHECKED_KEPT - datetime.timedelta(minutes=1)
+    )
+
+    import_jobs_sweep()
+
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert (old.status, bytes(old.content)) == (ImportJobStatus.FAILED, b"")
+    assert "not confirmed within a day" in old.errors[0]
+    assert new.status == ImportJobStatus.CHECKED and bytes(new.content)
