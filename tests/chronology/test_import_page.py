@@ -128,7 +128,9 @@ def test_the_preview_lists_the_children_and_entries_the_file_will_add(
     before = counts()
     client, job = upload_job(mallory, "case-e.json", document())
 
-    page = client.get(reverse("import_detail", args=[job.public_id]))
+    # The session, the user and the job: the preview is stored, not worked out again.
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("import_detail", args=[job.public_id]))
 
     assert page.status_code == 200
     text = page.content.decode()
