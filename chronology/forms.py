@@ -499,3 +499,22 @@ class AdultRiskForm(forms.Form):
     def add_service_errors(self, error: ValidationError) -> None:
         for field, messages in error.message_dict.items():
             self.add_error(field if field in self.fields else None, messages)
+
+
+class ImportUploadForm(forms.Form):
+    """A chronology file to check before importing (the interchange format)."""
+
+    file = forms.FileField(
+        label="Chronology file",
+        help_text="A JSON or CSV file in the chronology interchange format.",
+        error_messages={
+            "required": "Choose a JSON or CSV file to import.",
+            "empty": "The selected file is empty.",
+        },
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".json", ".csv")):
+            raise ValidationError("The selected file must be a JSON or CSV file.")
+        return upload

@@ -1122,6 +1122,150 @@ def _refusal_record(exc: ImportRefused, *, actor, as_agency, file_name, file_for
         )
 
 
+# --- a dry run, for the preview in the browser -----------------------------------------
+
+
+@dataclass
+class PlannedChild:
+    ref: str
+    name: str
+    new: bool
+    entries: int
+
+
+@dataclass
+class PlannedAgency:
+    code: str
+    name: str
+    new: bool
+    entries: int
+
+
+@dataclass
+class ImportPreview:
+    """What an import of a file would do, or why it would be refused (`errors`,
+    each naming its place in the file). Nothing of the file has been written."""
+
+    sha256: str
+    file_format: str
+    children: list[PlannedChild] = field(default_factory=list)
+    agencies: list[PlannedAgency] = field(default_factory=list)
+    adults: int = 0
+    entries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_json(self) -> dict:
+        """For storing with an import job (codes and counts; no file content)."""
+        return {
+            "children": [vars(c) for c in self.children],
+            "agencies": [vars(a) for a in self.agencies],
+            "adults": self.adults,
+            "entries": self.entries,
+            "errors": self.errors,
+        }
+
+
+def _planner(file_format: str, *, file_name: str, as_agency: Agency, actor):
+    if file_format == "csv":
+        return lambda text: _plan_csv(
+            text, file_name=printable(file_name), as_agency=as_agency, actor=actor
+        )
+    return lambda text: _plan_document(_parse_json(text), as_agency=as_agency, actor=actor)
+
+
+def _check_events_of(plan: _Plan, agency: Agency) -> None:
+    """Refuse events of any agency but `agency`, naming each one's place: a person
+    imports only their own agency's events (as through the API, where
+    require_single_agency applies the same rule before the file is planned)."""
+    problems = _Problems()
+    for event in plan.events:
+        if event.agency != agency.code:
+            problems.add(
+                f"{event.place}, agency",
+                f"'{event.agency}' is not your agency ({agency.code}); you import only "
+                "your own agency's events",
+            )
+    problems.raise_if_any()
+
+
+def import_preview(
+    raw: bytes,
+    *,
+    file_name: str,
+    file_format: str,
+    as_agency: Agency,
+    actor,
+    requested_by=None,
+    only_agency: Agency | None = None,
+) -> ImportPreview:
+    """A dry run of import_document / import_csv: every check they make before
+    writing, by the same code, and nothing written.
+
+    Guarantees: the preview's errors are the messages the import itself would give
+    (each naming its row or place); with none, the children (new or existing, with
+    their number of entries), agencies and entries it would write. With
+    `only_agency`, events of any other agency are errors too. A file naming an
+    existing child the agency does not work with is audited as "import.refused",
+    as the import would be; otherwise nothing is audited or saved."""
+    sha256 = hashlib.sha256(raw).hexdigest()
+    file_name = printable(file_name)[:FILE_NAME_MAX]
+    preview = ImportPreview(sha256=sha256, file_format=file_format)
+    try:
+        size_check(len(raw))
+        text = _decode(raw)
+        _check_not_imported(sha256)
+        plan = _planner(file_format, file_name=file_name, as_agency=as_agency, actor=actor)(text)
+        if only_agency is not None:
+            _check_events_of(plan, only_agency)
+    except ImportRefused as exc:
+        _refusal_record(
+            exc,
+            actor=requested_by or actor,
+            as_agency=as_agency,
+            file_name=file_name,
+            file_format=file_format,
+            sha256=sha256,
+        )
+        preview.errors = exc.messages
+        return preview
+    except InterchangeError as exc:
+        preview.errors = exc.messages
+        return preview
+
+    per_child = {c.ref: 0 for c in plan.children}
+    per_agency = {a.ref: 0 for a in plan.agencies}
+    for event in plan.events:
+        per_agency[event.agency] = per_agency.get(event.agency, 0) + 1
+        for ref in event.children:
+            per_child[ref] = per_child.get(ref, 0) + 1
+    preview.children = [
+        PlannedChild(
+            ref=c.ref,
+            name=c.existing.full_name if c.existing else f"{c.given_names} {c.family_name}".strip(),
+            new=c.existing is None,
+            entries=per_child[c.ref],
+        )
+        for c in plan.children
+    ]
+    preview.agencies = [
+        PlannedAgency(
+            code=a.ref,
+            name=a.existing.name if a.existing else a.name,
+            new=a.existing is None,
+            entries=per_agency[a.ref],
+        )
+        for a in plan.agencies
+        if per_agency[a.ref] or a.existing is None
+    ]
+    preview.adults = len(plan.adults)
+    preview.entries = len(plan.events)
+    return preview
+
+
 def import_document(
     raw: bytes,
     *,
@@ -1152,7 +1296,7 @@ def import_document(
     """
     return _import(
         raw,
-        lambda text: _plan_document(_parse_json(text), as_agency=as_agency, actor=actor),
+        _planner("json", file_name=file_name, as_agency=as_agency, actor=actor),
         file_name=file_name,
         as_agency=as_agency,
         actor=actor,
@@ -1180,9 +1324,7 @@ def import_csv(
     """
     return _import(
         raw,
-        lambda text: _plan_csv(
-            text, file_name=printable(file_name), as_agency=as_agency, actor=actor
-        ),
+        _planner("csv", file_name=file_name, as_agency=as_agency, actor=actor),
         file_name=file_name,
         as_agency=as_agency,
         actor=actor,

@@ -310,6 +310,62 @@ class ImportBatch(models.Model):
         return f"{self.file_name} ({self.created_at:%Y-%m-%d})"
 
 
+class ImportJobStatus(models.TextChoices):
+    CHECKED = "checked", "Checked, waiting for you to confirm"
+    REFUSED = "refused", "Refused"
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Not imported"
+
+
+class ImportJob(models.Model):
+    """A file uploaded in the browser, held between its preview and its import.
+
+    Only its owner sees it. The file is checked again when the import runs, so a
+    preview that went stale (an involvement ended, the file imported meanwhile)
+    cannot let it through. The bytes are emptied once the file is imported: the
+    batch and its entries are then the record."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=4, choices=[("json", "JSON"), ("csv", "CSV")])
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=ImportJobStatus.choices, default=ImportJobStatus.CHECKED
+    )
+    preview = models.JSONField(
+        default=dict, blank=True, help_text="What the import will write, or its errors."
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    result = models.JSONField(
+        default=dict, blank=True, help_text="The children written and their entries."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its owner confirmed it; the sweep runs it late."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
 class EntryQuerySet(AppendOnlyQuerySet):
     def current(self):
         """Entries that stand: not replaced by a correction, not marked entered in error."""

@@ -1,12 +1,15 @@
 from django.urls import include, path
 
-from . import access_views, views
+from . import access_views, import_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("children/", views.child_list, name="child_list"),
     path("children/search/", views.child_search, name="child_search"),
     path("concerns/new/", views.concern_create, name="concern_create"),
+    path("imports/", import_views.import_start, name="import_start"),
+    path("imports/<uuid:public_id>/", import_views.import_detail, name="import_detail"),
+    path("imports/<uuid:public_id>/confirm/", import_views.import_confirm, name="import_confirm"),
     path("notifications/", views.notification_inbox, name="notification_inbox"),
     path(
         "notifications/<uuid:public_id>/acknowledge/",

@@ -253,6 +253,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "ladder-tick": {"task": "escalation.tasks.ladder_tick", "schedule": 300.0},
     "backtests-sweep": {"task": "escalation.tasks.backtests_sweep", "schedule": 60.0},
+    # Browser imports whose queue message was lost (chronology.imports).
+    "imports-sweep": {"task": "chronology.tasks.import_jobs_sweep", "schedule": 60.0},
 }
 
 # The sweep (every minute) and the ladder tick (every 5 minutes) record when they

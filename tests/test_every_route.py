@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from agencies.services import api_token_create
 from chronology import services
+from chronology.imports import import_job_create
 from chronology.vocabulary import EntryKind
 from escalation import services as escalation
 from escalation.backtest import backtest_start
@@ -34,6 +35,9 @@ ROUTES = {
     "child_search": (None, "get", "signed-in"),
     "concern_create": (None, "get", "signed-in"),
     "notification_inbox": (None, "get", "signed-in"),
+    "import_start": (None, "get", "role"),
+    "import_detail": ("import_job", "get", "role"),
+    "import_confirm": ("import_job", "post", "role"),
     "notification_acknowledge": ("notification", "post", "outsider"),
     "child_detail": ("child", "get", "outsider"),
     "child_chronology": ("child", "get", "outsider"),
@@ -125,6 +129,7 @@ def world(alice, bob, mallory, child):
     draft = escalation.rule_set_draft(actor=admin, based_on=RuleSet.objects.get(version=1))
     run = backtest_start(actor=admin, rule_set=draft)
     api_token, _ = api_token_create(user=alice, name="MIS", second_factor_verified=False)
+    import_job = import_job_create(actor=mallory, raw=b"date\n", file_name="world.csv")
     return {
         "child": {"public_id": child.public_id, "child_id": child.public_id},
         "alert": {"public_id": alert.public_id, "alert_id": alert.public_id},
@@ -135,6 +140,7 @@ def world(alice, bob, mallory, child):
         "version": {"version": draft.version},
         "backtest": {"public_id": run.public_id},
         "api_token": {"public_id": api_token.public_id},
+        "import_job": {"public_id": import_job.public_id},
     }
 
 
@@ -194,6 +200,9 @@ WRONG_ROLE = {
     "audit_user": "alice",
     "retention_review": "mallory",
     "api_import": "alice",
+    "import_start": "alice",
+    "import_detail": "alice",
+    "import_confirm": "alice",
     "break_glass": "auditor",
 }
 
