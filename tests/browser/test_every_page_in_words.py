@@ -8,17 +8,22 @@ Pages of one shape (the same path with a different child, say) are visited a few
 times each, not once for every child: the words come from the template, and the
 crawl stays within a few minutes on a small machine."""
 
+import datetime
 import re
 from collections import Counter
 from urllib.parse import urljoin, urlparse
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from agencies.models import User
+from chronology import services
 from chronology.management.commands.load_demo import USERS
 from chronology.models import Child
+from chronology.vocabulary import EntryKind
 from escalation.models import Alert
 from escalation.services import child_evaluate
 from tests.words import problems_in
@@ -83,7 +88,25 @@ def test_every_page_each_demo_user_reaches_is_in_words(live_server, new_page, se
     settings.DEBUG = True  # the demo loads only with DEBUG on
     settings.OTP_REQUIRED_ROLES = frozenset({"manager", "admin"})  # as in production
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    # Evaluate every child, as the workers would, so the alert pages have alerts.
+    # The demo opens with no false alarms, so give the alert pages one true alert: a
+    # social worker records a bruise on a four-month-old (the injury rule).
+    worker = User.objects.get(username="sw.jones")
+    baby = services.child_create(
+        actor=worker,
+        given_names="Crawl",
+        family_name="Baby",
+        date_of_birth=timezone.localdate() - datetime.timedelta(days=120),
+    )
+    services.entry_record(
+        actor=worker,
+        children=[baby],
+        kind=EntryKind.CONCERN,
+        categories=["physical_abuse"],
+        severity=2,
+        event_date=timezone.localdate(),
+        summary="Small bruise on the cheek seen on a home visit",
+    )
+    # Evaluate every child, as the workers would.
     for child_id in Child.objects.values_list("pk", flat=True):
         child_evaluate(child_id=child_id)
     assert Alert.objects.exists()
