@@ -71,7 +71,7 @@ def _require_postgresql(db):
 CONFIGURATION_LOADERS = [
     ("neglect_tool.migrations.0002_default_domains_and_scoring", "load_defaults"),
     ("escalation.migrations.0002_default_rule_set", "load_defaults"),
-    ("escalation.migrations.0007_default_rule_set_version_2", "load_version_2"),
+    ("escalation.migrations.0009_default_rule_set_version_2", "load_version_2"),
     ("chronology.migrations.0007_default_retention_classes", "load"),
 ]
 
