@@ -915,6 +915,9 @@ def rule_set_activate(*, actor, draft: RuleSet) -> RuleSet:
     draft.activated_at = timezone.now()
     draft.save(update_fields=["status", "activated_at"])
     audit_record(actor=actor, action="rule_set.activate", obj=draft)
+    # Every watched child is evaluated under the new rules at the next sweep, not
+    # only when an entry arrives or one of the old rules' timers runs out.
+    watches_due_all(now=timezone.now())
     return draft
 
 
