@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
-from chronology.vocabulary import Category, EntryKind, category_name, kind_name
+from chronology.vocabulary import Category, EntryKind, Severity, category_name, kind_name
 
 from .scoring import LEVEL_NAMES
 
@@ -122,7 +122,12 @@ class ScoringConfigForm(forms.Form):
         self.severities = []
         for key in ("1", "2", "3", "4", "5"):
             name = f"severity_{key}"
-            self.fields[name] = _number(f"Severity {key} factor", "", 0, 10)
+            self.fields[name] = _number(
+                f"Severity {key} factor",
+                f"How many times an entry of severity {Severity(int(key)).label} counts.",
+                0,
+                10,
+            )
             self.initial[name] = config.severity_factors.get(key)
             self.severities.append(name)
         self.kinds = []
