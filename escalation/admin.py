@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Alert, Holiday, Rule, RuleSet
+from .rule_params import rule_params_text
 
 
 @admin.register(Holiday)
@@ -15,8 +16,12 @@ class RuleInline(admin.TabularInline):
 
     model = Rule
     extra = 0
-    fields = ["code", "type", "is_enabled"]
+    fields = ["code", "type", "settings", "is_enabled"]
     readonly_fields = fields
+
+    @admin.display(description="Settings")
+    def settings(self, rule: Rule) -> str:
+        return "; ".join(f"{label}: {value}" for label, value in rule_params_text(rule))
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -244,9 +244,19 @@ def test_the_ladder_timings_are_changed_on_their_form(client, ada, draft):
 
 
 def test_the_django_admin_shows_rules_but_edits_no_json(client, ada, draft):
+    from django.contrib.auth.models import Permission
+
+    # Even with every permission on rule sets and rules, the admin only shows them.
+    ada.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="escalation", codename__endswith="rule")
+        | Permission.objects.filter(codename__endswith="ruleset")
+    )
     client.force_login(ada)
     url = reverse("admin:escalation_ruleset_change", args=[draft.pk])
-    page = client.get(url).content.decode()
+    response = client.get(url)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Hours allowed: 72" in page  # the settings in words, read-only
     assert "<textarea" not in page and 'name="rules-0-params"' not in page
     client.post(url, {"note": "changed in the admin"})
     draft.refresh_from_db()
