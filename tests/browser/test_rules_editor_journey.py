@@ -8,11 +8,18 @@ from django.urls import reverse
 
 from escalation import backtest
 from escalation.models import RuleSet
+from tests.words import problems_in
 
-from .conftest import assert_accessible
+from .conftest import assert_accessible as assert_axe
 from .test_journeys import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def assert_accessible(page) -> None:
+    """axe finds nothing, and the page is in words (no codes, no long decimals)."""
+    assert_axe(page)
+    assert not problems_in(page.inner_text("body")), page.url
 
 FAMILY_A = backtest.FIXTURES / "demo" / "family_a.json"
 
