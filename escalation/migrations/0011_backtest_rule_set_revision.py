@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalation', '0010_backtest_heartbeat_and_summary'),
+        ("escalation", "0010_backtest_heartbeat_and_summary"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='backtest',
-            name='rule_set_revision',
-            field=models.PositiveIntegerField(blank=True, help_text="The draft's revision when the back-test began: an edit since makes it stale.", null=True),
+            model_name="backtest",
+            name="rule_set_revision",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="The draft's revision when the back-test began: an edit since makes it stale.",
+                null=True,
+            ),
         ),
     ]

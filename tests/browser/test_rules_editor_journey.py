@@ -21,6 +21,7 @@ def assert_accessible(page) -> None:
     assert_axe(page)
     assert not problems_in(page.inner_text("body")), page.url
 
+
 FAMILY_A = backtest.FIXTURES / "demo" / "family_a.json"
 
 
