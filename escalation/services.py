@@ -881,9 +881,16 @@ def rule_set_update(
 
 
 def backtest_current(rule_set: RuleSet):
-    """The newest finished back-test of this draft as it is now (its revision), or None."""
+    """The newest finished back-test of this draft as it is now (its revision),
+    beside the rules active now, or None. A back-test beside a version retired
+    since compared the draft with rules no longer in force: activating on it could
+    silently undo what the newer version changed."""
     return (
-        rule_set.backtests.filter(status="done", rule_set_revision=rule_set.revision)
+        rule_set.backtests.filter(
+            status="done",
+            rule_set_revision=rule_set.revision,
+            baseline__status=RuleSetStatus.ACTIVE,
+        )
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -903,8 +910,8 @@ def rule_set_activate(*, actor, draft: RuleSet) -> RuleSet:
         raise ValidationError(
             {
                 "backtest": (
-                    "The draft was changed after its last back-test: back-test it again "
-                    "before activating it."
+                    "The draft or the active rules changed after its last back-test: "
+                    "back-test it again before activating it."
                     if stale
                     else "Back-test the draft before activating it."
                 )

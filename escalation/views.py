@@ -405,9 +405,11 @@ def backtest_detail(request, public_id):
             "summary_rows": backtests.summary_rows(backtest),
             # Activation is offered from a back-test of the draft as it is now.
             "can_activate": backtest.rule_set.status == RuleSetStatus.DRAFT
-            and backtest.status == "done"
-            and backtest.rule_set_revision == backtest.rule_set.revision,
+            and services.backtest_current(backtest.rule_set) == backtest,
             "is_stale": backtest.rule_set.status == RuleSetStatus.DRAFT
-            and backtest.rule_set_revision != backtest.rule_set.revision,
+            and (
+                backtest.rule_set_revision != backtest.rule_set.revision
+                or backtest.baseline.status != RuleSetStatus.ACTIVE
+            ),
         },
     )

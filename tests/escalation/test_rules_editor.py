@@ -261,3 +261,14 @@ def test_the_django_admin_shows_rules_but_edits_no_json(client, ada, draft):
     client.post(url, {"note": "changed in the admin"})
     draft.refresh_from_db()
     assert draft.note == "Try"
+
+
+def test_a_back_test_beside_rules_retired_since_does_not_allow_activation(ada, draft):
+    finished_backtest(draft, ada)
+    other = services.rule_set_draft(actor=ada, based_on=services.rule_set_active())
+    finished_backtest(other, ada)
+    services.rule_set_activate(actor=ada, draft=other)
+    # `draft` was compared with the version just retired: activating it could undo
+    # what `other` changed without anyone seeing it.
+    with pytest.raises(ValidationError, match="active rules changed"):
+        services.rule_set_activate(actor=ada, draft=draft)
