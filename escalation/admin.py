@@ -1,40 +1,7 @@
-from django import forms
 from django.contrib import admin
 
 from .models import Alert, Holiday, Rule, RuleSet
-
-
-class RuleSetForm(forms.ModelForm):
-    """Carries the revision the admin loaded, so that a draft (or its rules) edited
-    by someone else in the meantime is refused instead of silently overwritten."""
-
-    loaded_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    class Meta:
-        model = RuleSet
-        fields = [
-            "note",
-            "level_2_after_working_hours",
-            "level_3_after_working_hours",
-            "partnership",
-        ]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["loaded_revision"].initial = self.instance.revision
-
-    def clean(self):
-        cleaned = super().clean()
-        loaded = cleaned.get("loaded_revision")
-        if self.instance.pk and loaded is not None:
-            current = RuleSet.objects.values_list("revision", flat=True).get(pk=self.instance.pk)
-            if current != loaded:
-                raise forms.ValidationError(
-                    "Someone else changed this draft while you were editing it. Reload the "
-                    "page to see their changes, then make yours again."
-                )
-        return cleaned
+from .rule_params import rule_params_text
 
 
 @admin.register(Holiday)
@@ -44,37 +11,42 @@ class HolidayAdmin(admin.ModelAdmin):
 
 
 class RuleInline(admin.TabularInline):
+    """Read-only: rules are changed on the rules pages (escalation.views.rule_edit),
+    one typed field a parameter, through escalation.services, never as raw JSON."""
+
     model = Rule
     extra = 0
-    fields = ["code", "type", "params", "notify_roles", "notify_agency_kinds", "is_enabled"]
+    fields = ["code", "type", "settings", "is_enabled"]
+    readonly_fields = fields
+
+    @admin.display(description="Settings")
+    def settings(self, rule: Rule) -> str:
+        return "; ".join(f"{label}: {value}" for label, value in rule_params_text(rule))
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
     def has_change_permission(self, request, obj=None):
-        # Only drafts change; an active or retired version is the record.
-        return obj is None or obj.status == "draft"
+        return False
 
-    has_add_permission = has_change_permission
-    has_delete_permission = has_change_permission
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(RuleSet)
 class RuleSetAdmin(admin.ModelAdmin):
-    """Drafts are edited here; activation goes through escalation.services so that
-    it retires the old version and is audited."""
+    """Read-only: versions are drafted, changed, back-tested and activated on the
+    rules pages, so that every change is checked, audited and makes an earlier
+    back-test stale (escalation.services)."""
 
     list_display = ["version", "status", "level_2_after_working_hours", "activated_at"]
     inlines = [RuleInline]
-    form = RuleSetForm
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if change:
-            # One revision for the draft and its rules, saved together.
-            RuleSet.objects.filter(pk=form.instance.pk).update(revision=form.instance.revision + 1)
-
-    readonly_fields = ["status", "activated_at", "created_by"]
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or obj.status == "draft"
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

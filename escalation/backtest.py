@@ -81,10 +81,16 @@ def _pseudonymise(document: dict, prefix: str) -> None:
 @transaction.atomic
 def backtest_start(*, actor, rule_set: RuleSet) -> BackTest:
     """Queue a back-test of a draft; the worker runs it after the commit."""
+    # The revision is read under the draft's lock, so an edit committed a moment
+    # before is the one this back-test measures (escalation.services.rule_update).
+    rule_set = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
     if rule_set.status != RuleSetStatus.DRAFT:
         raise ValueError("Only a draft is back-tested.")
     backtest = BackTest.objects.create(
-        rule_set=rule_set, baseline=rule_set_active(), created_by=actor
+        rule_set=rule_set,
+        baseline=rule_set_active(),
+        rule_set_revision=rule_set.revision,
+        created_by=actor,
     )
     audit_record(actor=actor, action="rule_set.backtest", obj=rule_set)
     transaction.on_commit(lambda: _queue(backtest.pk))

@@ -307,6 +307,11 @@ class BackTest(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="backtests")
     baseline = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="+")
+    rule_set_revision = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The draft's revision when the back-test began: an edit since makes it stale.",
+    )
     status = models.CharField(
         max_length=10, choices=BackTestStatus.choices, default=BackTestStatus.QUEUED
     )

@@ -19,6 +19,7 @@ from chronology.vocabulary import rule_name
 
 from . import backtest as backtests
 from . import services
+from .forms import RuleForm, RuleSetSettingsForm
 from .models import (
     DISAGREEMENT_CODE,
     UNRESOLVED,
@@ -28,6 +29,7 @@ from .models import (
     RuleSet,
     RuleSetStatus,
 )
+from .rule_params import rule_params_text
 from .selectors import (
     alert_get_for_user,
     alerts_open_for_user,
@@ -240,7 +242,126 @@ def rule_set_draft(request):
     messages.success(
         request, f"Draft version {draft.version} made: edit its rules, then back-test it."
     )
-    return redirect("rule_sets")
+    return redirect("rule_set_detail", version=draft.version)
+
+
+@role_required(Role.ADMIN)
+def rule_set_detail(request, version):
+    """One version: its ladder timings and rules in words; for a draft, links to
+    edit each, its back-tests, and activation once a back-test of it as it is now
+    has finished."""
+    rule_set = get_object_or_404(RuleSet, version=version)
+    rules = [(rule, rule_params_text(rule)) for rule in rule_set.rules.order_by("code")]
+    backtest_list = list(rule_set.backtests.order_by("-created_at")[:10])
+    return render(
+        request,
+        "escalation/rule_set_detail.html",
+        {
+            "rule_set": rule_set,
+            "rules": rules,
+            "backtests": backtest_list,
+            "current_backtest": services.backtest_current(rule_set),
+            "is_draft": rule_set.status == RuleSetStatus.DRAFT,
+        },
+    )
+
+
+def _service_errors(form, call) -> bool:
+    """Run a service call for a form; its refusals become the form's errors. True if done."""
+    try:
+        call()
+    except StaleVersion:
+        form.add_error(
+            None,
+            "Someone else changed this draft while you were editing it. Reload the page to "
+            "see their changes, then make yours again.",
+        )
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+    else:
+        return True
+    return False
+
+
+@role_required(Role.ADMIN)
+def rule_edit(request, version, code):
+    rule = get_object_or_404(
+        Rule.objects.select_related("rule_set"), rule_set__version=version, code=code
+    )
+    rule_set = rule.rule_set
+    if rule_set.status != RuleSetStatus.DRAFT and request.method != "POST":
+        messages.error(request, "Only a draft can be changed: make a draft from the active rules.")
+        return redirect("rule_set_detail", version=version)
+    form = RuleForm(request.POST or None, rule=rule, revision=rule_set.revision)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _service_errors(
+            form,
+            lambda: services.rule_update(
+                actor=request.user,
+                rule=rule,
+                params=form.param_values(),
+                notify_roles=data["notify_roles"],
+                notify_agency_kinds=data["notify_agency_kinds"],
+                is_enabled=data["is_enabled"],
+                expected_revision=data["revision"],
+            ),
+        ):
+            messages.success(
+                request,
+                f"{rule_name(rule.code, rule.type)} saved. Back-test the draft again before "
+                "activating it.",
+            )
+            return redirect("rule_set_detail", version=version)
+    return render(
+        request,
+        "escalation/rule_form.html",
+        {
+            "form": form,
+            "rule": rule,
+            "rule_set": rule_set,
+            "rule_title": rule_name(rule.code, rule.type),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@role_required(Role.ADMIN)
+def rule_set_settings(request, version):
+    rule_set = get_object_or_404(RuleSet, version=version)
+    if rule_set.status != RuleSetStatus.DRAFT and request.method != "POST":
+        messages.error(request, "Only a draft can be changed: make a draft from the active rules.")
+        return redirect("rule_set_detail", version=version)
+    form = RuleSetSettingsForm(
+        request.POST or None,
+        initial={
+            "revision": rule_set.revision,
+            "note": rule_set.note,
+            "level_2_after_working_hours": rule_set.level_2_after_working_hours,
+            "level_3_after_working_hours": rule_set.level_3_after_working_hours,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _service_errors(
+            form,
+            lambda: services.rule_set_update(
+                actor=request.user,
+                rule_set=rule_set,
+                note=data["note"],
+                level_2_after_working_hours=data["level_2_after_working_hours"],
+                level_3_after_working_hours=data["level_3_after_working_hours"],
+                expected_revision=data["revision"],
+            ),
+        ):
+            messages.success(request, f"Version {version}'s timings saved.")
+            return redirect("rule_set_detail", version=version)
+    return render(
+        request,
+        "escalation/rule_set_settings.html",
+        {"form": form, "rule_set": rule_set},
+        status=400 if form.errors else 200,
+    )
 
 
 @role_required(Role.ADMIN)
@@ -255,11 +376,14 @@ def rule_set_backtest(request, version):
 @require_POST
 def rule_set_activate(request, version):
     draft = get_object_or_404(RuleSet, version=version, status=RuleSetStatus.DRAFT)
-    if not draft.backtests.filter(status="done").exists():
-        messages.error(request, "Back-test the draft before activating it.")
-    else:
+    try:
         services.rule_set_activate(actor=request.user, draft=draft)
-        messages.success(request, f"Version {draft.version} is now active.")
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("rule_set_detail", version=version)
+    messages.success(request, f"Version {draft.version} is now active.")
     return redirect("rule_sets")
 
 
@@ -276,5 +400,16 @@ def backtest_detail(request, public_id):
     return render(
         request,
         template,
-        {"backtest": backtest, "summary_rows": backtests.summary_rows(backtest)},
+        {
+            "backtest": backtest,
+            "summary_rows": backtests.summary_rows(backtest),
+            # Activation is offered from a back-test of the draft as it is now.
+            "can_activate": backtest.rule_set.status == RuleSetStatus.DRAFT
+            and services.backtest_current(backtest.rule_set) == backtest,
+            "is_stale": backtest.rule_set.status == RuleSetStatus.DRAFT
+            and (
+                backtest.rule_set_revision != backtest.rule_set.revision
+                or backtest.baseline.status != RuleSetStatus.ACTIVE
+            ),
+        },
     )

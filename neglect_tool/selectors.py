@@ -253,3 +253,43 @@ def household_neglect_maps(
     """Siblings' maps side by side, over the same months. `children` must already be
     scoped to the user (chronology.selectors.children_visible_to)."""
     return [neglect_map(child, start, end, config) for child in children]
+
+
+# The most children a scoring preview scores on a page request (two queries a
+# batch of BATCH_SIZE): enough for a county's children under a plan or watched
+# closely, bounded so that the page answers in seconds.
+PREVIEW_LIMIT = 10_000
+
+
+def scoring_preview(*, draft: ScoringConfig, active: ScoringConfig, as_of: datetime.date) -> dict:
+    """What activating `draft` would do to levels today, counted, naming no child:
+    how many children are at each level under each version, and how many would
+    move up or down. The children with the highest stored levels first, up to
+    PREVIEW_LIMIT (the page says when the limit was reached). For admins, who
+    configure the system but do not read children's records."""
+    from escalation.models import ChildWatch
+
+    ids = list(
+        ChildWatch.objects.order_by("-level", "-score", "child_id").values_list(
+            "child_id", flat=True
+        )[: PREVIEW_LIMIT + 1]
+    )
+    limited = len(ids) > PREVIEW_LIMIT
+    ids = ids[:PREVIEW_LIMIT]
+    now = scores_for_children(ids, as_of, config=active)
+    then = scores_for_children(ids, as_of, config=draft)
+    counts = {level: [0, 0] for level in (1, 2, 3, 4)}
+    up = down = 0
+    for child_id in ids:
+        before, after = now[child_id].level, then[child_id].level
+        counts[before][0] += 1
+        counts[after][1] += 1
+        up += after > before
+        down += after < before
+    return {
+        "children": len(ids),
+        "limited": limited,
+        "levels": [(level, *counts[level]) for level in (4, 3, 2, 1)],
+        "up": up,
+        "down": down,
+    }

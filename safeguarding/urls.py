@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("safeguarding.api_urls")),
     path("audit/", include("chronology.audit_urls")),
     path("emergency-access/", break_glass_views.break_glass, name="break_glass"),
+    path("scoring/", include("neglect_tool.config_urls")),
     path("", include("escalation.urls")),
     path("", include("chronology.urls")),
 ]

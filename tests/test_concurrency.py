@@ -41,24 +41,17 @@ def test_two_admins_editing_one_scoring_draft_cannot_overwrite_each_other(ada):
     assert draft.half_life_days == 200
 
 
-def test_a_rule_set_draft_edited_meanwhile_is_refused_in_the_admin(client, social_care):
-    from agencies import services as staff
+def test_a_rule_set_draft_edited_meanwhile_is_refused_on_its_page(client, ada):
+    from escalation.services import rule_set_active, rule_set_draft
 
-    admin_user = staff.user_create(
-        username="config.admin", agency=social_care, role="admin", password="x" * 20, is_staff=True
-    )
-    from escalation.services import rule_set_draft
-
-    draft = rule_set_draft(actor=admin_user, based_on=RuleSet.objects.get(version=1))
-    client.force_login(admin_user)
-    url = reverse("admin:escalation_ruleset_change", args=[draft.pk])
+    draft = rule_set_draft(actor=ada, based_on=rule_set_active())
+    client.force_login(ada)
+    url = reverse("rule_set_settings", args=[draft.version])
     form = {
         "note": "mine",
         "level_2_after_working_hours": 8,
         "level_3_after_working_hours": 16,
-        "loaded_revision": draft.revision,
-        "rules-TOTAL_FORMS": 0,
-        "rules-INITIAL_FORMS": 0,
+        "revision": draft.revision,
     }
     RuleSet.objects.filter(pk=draft.pk).update(revision=draft.revision + 1)  # someone else saved
     response = client.post(url, form)

@@ -14,6 +14,8 @@ from chronology.vocabulary import EntryKind
 from escalation import services as escalation
 from escalation.backtest import backtest_start
 from escalation.models import RuleSet
+from neglect_tool.models import ScoringConfig
+from neglect_tool.services import scoring_config_draft
 from tests.conftest import record_neglect_pattern
 from tests.factories import UserFactory
 
@@ -67,6 +69,14 @@ ROUTES = {
     "rule_set_draft": (None, "post", "role"),
     "rule_set_backtest": ("version", "post", "role"),
     "rule_set_activate": ("version", "post", "role"),
+    "rule_set_detail": ("version", "get", "role"),
+    "rule_set_settings": ("version", "get", "role"),
+    "rule_edit": ("rule", "get", "role"),
+    "scoring_configs": (None, "get", "role"),
+    "scoring_config_draft": (None, "post", "role"),
+    "scoring_config_detail": ("scoring", "get", "role"),
+    "scoring_config_edit": ("scoring", "get", "role"),
+    "scoring_config_activate": ("scoring", "post", "role"),
     "backtest_detail": ("backtest", "get", "role"),
     "audit_home": (None, "get", "role"),
     "audit_child": ("child", "get", "role"),
@@ -128,6 +138,7 @@ def world(alice, bob, mallory, child):
     admin = UserFactory(agency=alice.agency, role="admin", is_staff=True)
     draft = escalation.rule_set_draft(actor=admin, based_on=RuleSet.objects.get(version=1))
     run = backtest_start(actor=admin, rule_set=draft)
+    scoring_draft = scoring_config_draft(actor=admin, based_on=ScoringConfig.objects.get(version=1))
     api_token, _ = api_token_create(user=alice, name="MIS", second_factor_verified=False)
     import_job = import_job_create(actor=mallory, raw=b"date\n", file_name="world.csv")
     return {
@@ -138,6 +149,8 @@ def world(alice, bob, mallory, child):
         "notification": {"public_id": notice.public_id},
         "user": {"public_id": alice.public_id},
         "version": {"version": draft.version},
+        "rule": {"version": draft.version, "code": "turnover"},
+        "scoring": {"version": scoring_draft.version},
         "backtest": {"public_id": run.public_id},
         "api_token": {"public_id": api_token.public_id},
         "import_job": {"public_id": import_job.public_id},
@@ -194,6 +207,14 @@ WRONG_ROLE = {
     "rule_set_draft": "mallory",
     "rule_set_backtest": "mallory",
     "rule_set_activate": "mallory",
+    "rule_set_detail": "mallory",
+    "rule_set_settings": "mallory",
+    "rule_edit": "mallory",
+    "scoring_configs": "mallory",
+    "scoring_config_draft": "mallory",
+    "scoring_config_detail": "mallory",
+    "scoring_config_edit": "mallory",
+    "scoring_config_activate": "mallory",
     "backtest_detail": "mallory",
     "audit_home": "alice",
     "audit_child": "alice",

@@ -13,7 +13,9 @@ def govuk_widget(field):
     """Render a text, date, select or textarea widget with GOV.UK classes, and point
     aria-describedby at the field's hint and error so screen readers read them."""
     base = CLASSES.get(field.widget_type, "govuk-input")
-    attrs = {"class": base + (f" {base}--error" if field.errors else "")}
+    # A width the form gave the widget (govuk-input--width-4) is kept.
+    extra = field.field.widget.attrs.get("class", "")
+    attrs = {"class": base + (f" {base}--error" if field.errors else "") + f" {extra}".rstrip()}
     described = [f"{field.auto_id}-hint"] if field.help_text else []
     if field.errors:
         described.append(f"{field.auto_id}-error")
