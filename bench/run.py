@@ -327,7 +327,8 @@ def measure_sweep(info: dict) -> dict:
     }
 
 
-OPEN = "status IN ('open', 'acknowledged', 'escalated')"
+# An alert still standing: open, acknowledged or escalated (written out in each
+# query below, so that none of them is built from strings).
 
 
 def alert_burden(info: dict) -> dict:
@@ -338,10 +339,14 @@ def alert_burden(info: dict) -> dict:
     chronology, the latency children) carry full chronologies whatever their tier."""
     measured = [*info["visible_ids"], info["long_child_id"], *info["latency_child_ids"]]
     children = sql("SELECT count(*) FROM chronology_child")[0][0]
-    open_alerts = sql(f"SELECT count(*) FROM escalation_alert WHERE {OPEN}")[0][0]
+    open_alerts = sql(
+        "SELECT count(*) FROM escalation_alert "
+        "WHERE status IN ('open', 'acknowledged', 'escalated')"
+    )[0][0]
     mix_children = children - len(measured)
     mix_alerts = sql(
-        f"SELECT count(*) FROM escalation_alert WHERE {OPEN} AND NOT child_id = ANY(%s)",
+        "SELECT count(*) FROM escalation_alert "
+        "WHERE status IN ('open', 'acknowledged', 'escalated') AND NOT child_id = ANY(%s)",
         [measured],
     )[0][0]
     managers = sql(
@@ -350,7 +355,8 @@ def alert_burden(info: dict) -> dict:
     )[0][0]
     by_rule = dict(
         sql(
-            f"SELECT rule_code, count(*) FROM escalation_alert WHERE {OPEN} "
+            "SELECT rule_code, count(*) FROM escalation_alert "
+            "WHERE status IN ('open', 'acknowledged', 'escalated') "
             "AND NOT child_id = ANY(%s) GROUP BY 1 ORDER BY 2 DESC",
             [measured],
         )

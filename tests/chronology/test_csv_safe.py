@@ -62,8 +62,8 @@ def test_the_csv_export_page_escapes_the_hyperlink_in_the_childs_words(
     assert response.status_code == 200
     text = b"".join(response.streaming_content if response.streaming else [response.content])
     (row,) = rows_of(text.decode("utf-8-sig"))
-    assert row["child_words"] == "'" + HYPERLINK
-    assert row["summary"] == "'-said nothing else"
+    assert row["Child's words"] == "'" + HYPERLINK
+    assert row["Summary"] == "'-said nothing else"
     assert row["action"] == "'@home visit booked"
     assert row["date"] == "2026-01-05"  # a date is not a formula
 
