@@ -64,8 +64,8 @@ def test_the_csv_export_page_escapes_the_hyperlink_in_the_childs_words(
     (row,) = rows_of(text.decode("utf-8-sig"))
     assert row["Child's words"] == "'" + HYPERLINK
     assert row["Summary"] == "'-said nothing else"
-    assert row["action"] == "'@home visit booked"
-    assert row["date"] == "2026-01-05"  # a date is not a formula
+    assert row["Action"] == "'@home visit booked"
+    assert row["Date"] == "2026-01-05"  # a date is not a formula
 
 
 def test_an_exported_file_imports_back_without_the_escape(alice, social_care, child, formula_entry):
