@@ -70,6 +70,4 @@ def test_a_misspelt_keyword_fails_and_the_right_one_passes(tmp_path):
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert all(line.startswith(str(wrong)) for line in errors), result.stdout
     assert any('Unexpected keyword argument "reasn"' in line for line in errors), result.stdout
-    assert any('Unexpected keyword argument "pubic_id"' in line for line in errors), (
-        result.stdout
-    )
+    assert any('Unexpected keyword argument "pubic_id"' in line for line in errors), result.stdout
