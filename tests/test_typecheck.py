@@ -6,9 +6,11 @@ needs to import (never connecting to a database). Each run takes seconds with th
 in .mypy_cache, up to a minute without it."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 from django.conf import settings
@@ -32,6 +34,21 @@ def mypy(*paths: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
+
+
+def test_services_selectors_rules_and_scoring_are_never_left_out():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    required = [
+        *ROOT.glob("*/services.py"),
+        *ROOT.glob("*/selectors.py"),
+        ROOT / "escalation" / "rules.py",
+        ROOT / "neglect_tool" / "scoring.py",
+    ]
+    assert len(required) >= 8
+    for path in required:
+        name = path.relative_to(ROOT).as_posix()
+        assert any(name.startswith(f"{folder}/") for folder in config["files"]), name
+        assert not any(re.search(pattern, name) for pattern in config["exclude"]), name
 
 
 def test_the_configured_files_pass():
