@@ -25,12 +25,13 @@ TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_DB_FLAG := $(if $(CI),--create-db,)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrations-check security bandit pip-audit compose-check services browser clean bench faults
+.PHONY: help install run test lint typecheck migrations-check security bandit pip-audit compose-check services browser clean bench faults
 
 help:
 	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ with a Celery worker and beat"
 	@echo "make test              install, start PostgreSQL/Redis if needed, run pytest"
 	@echo "make lint              ruff check ."
+	@echo "make typecheck         mypy with django-stubs over the files listed in pyproject.toml"
 	@echo "make migrations-check  fail if a model change has no migration"
 	@echo "make security          bandit (medium and above) over our code, pip-audit over requirements.txt"
 	@echo "make install           build .venv and node_modules (cheap when nothing changed)"
@@ -100,6 +101,13 @@ test: install services browser
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# The Django plugin imports safeguarding.settings but never connects: a dummy
+# DATABASE_URL keeps settings from starting the embedded PostgreSQL.
+TYPECHECK_ENV = DEBUG=true DATABASE_URL=postgres://typecheck@127.0.0.1:1/typecheck \
+	DATABASE_OWNER_URL=postgres://typecheck@127.0.0.1:1/typecheck REDIS_URL=redis://127.0.0.1:1/0
+typecheck: install
+	$(TYPECHECK_ENV) $(VENV)/bin/mypy
 
 # Security scans, both with 0 findings. bandit's waivers are in .ci/bandit-baseline.json
 # (docs/security.md, "Scans in CI"); a new finding, or a second one of the same kind in that file, fails.

@@ -248,7 +248,8 @@ def child_get_for_user(*, user, public_id) -> Child:
         raise Http404("No child found")
     request_id = request_id_var.get()
     if request_id:
-        child._visible_in_request = (user, request_id)
+        # Read back by child_checked_in_this_request; not a model field.
+        child._visible_in_request = (user, request_id)  # type: ignore[attr-defined]
     return child
 
 
@@ -257,6 +258,7 @@ def child_refused(*, user, public_id=None, child: Child | None = None) -> None:
     public id, or the child itself), naming the child if it exists."""
     if not access_refusal_wanted():
         return
+    child_id: int | None
     if child is not None:
         public_id, child_id = child.public_id, child.pk
     else:
@@ -513,7 +515,8 @@ def status_timeline_for_child(*, child: Child) -> list[StatusRow]:
     rows = []
     for period in periods:
         label = status_name(period.status)
-        if period.ended_on is None and period is not latest:
+        # An open period makes `latest` one (the test on None is for the type checker).
+        if period.ended_on is None and period is not latest and latest is not None:
             rows.append(
                 StatusRow(label, period.started_on, latest.started_on, status_name(latest.status))
             )

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -110,7 +111,7 @@ def _require_write_access(actor, child: Child) -> None:
     if actor.agency.is_system:
         return
     if child_checked_in_this_request(user=actor, child=child):
-        allowed = child.may_write
+        allowed = child.may_write  # type: ignore[attr-defined]  # annotated by child_get_for_user
     else:
         allowed = child_is_writable_by(user=actor, child=child)
     if not allowed:
@@ -485,7 +486,8 @@ def entry_record(
 
     for child in children:
         if kind == EntryKind.STATUS:
-            _status_apply(child=child, status=status, on=event_date, entry=entry)
+            # _entry_validate has made sure a status entry names a status.
+            _status_apply(child=child, status=cast(str, status), on=event_date, entry=entry)
         if kind == EntryKind.ALLOCATION:
             _allocation_start(
                 child=child, agency=agency, worker=worker, team=team, on=event_date, entry=entry
@@ -585,8 +587,9 @@ def _entry_known_as_written(entry: Entry, category_rows: list[EntryCategory]) ->
     itself been amended is not cached: that can change while a caller holds it.)"""
     rows = entry.category_rows.get_queryset()
     rows._result_cache = list(category_rows)
-    rows._prefetch_done = True
-    entry._prefetched_objects_cache = {"category_rows": rows}
+    # Django's own prefetch cache, filled by hand: private names the stubs do not declare.
+    rows._prefetch_done = True  # type: ignore[attr-defined]
+    entry._prefetched_objects_cache = {"category_rows": rows}  # type: ignore[attr-defined]
     Entry._meta.get_field("amends").set_cached_value(entry, None)
 
 

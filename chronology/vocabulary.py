@@ -84,7 +84,7 @@ CARE_TRACK = frozenset(
     }
 )
 # "X_ended" statuses end X without opening anything; "closed" ends everything.
-ENDING_STATUSES = {
+ENDING_STATUSES: dict[str, Status] = {
     Status.CHILD_PROTECTION_PLAN_ENDED: Status.CHILD_PROTECTION_PLAN,
     Status.LOOKED_AFTER_ENDED: Status.LOOKED_AFTER,
 }

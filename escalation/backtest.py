@@ -297,7 +297,8 @@ def measures_of(rows: list[dict]) -> dict:
     alarms: alerts raised on control families per 100 child-years, by rule."""
     met = total = 0
     leads = []
-    alarms, years, by_rule = [], 0.0, {}
+    alarms, years = [], 0.0
+    by_rule: dict[str, int] = {}
     for row in rows:
         if "child_years" in row:
             years += row["child_years"]

@@ -207,7 +207,7 @@ def contexts_load(
         "started_on", "id"
     ):
         allocations[allocation.child_id].append(allocation)
-    resolved = defaultdict(dict)
+    resolved: defaultdict[int, dict] = defaultdict(dict)
     for child_id, code, key, day in Alert.objects.filter(
         child_id__in=ids, status=AlertStatus.RESOLVED, resolved_on__lte=today
     ).values_list("child_id", "rule_code", "episode_key", "resolved_on"):

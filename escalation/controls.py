@@ -76,7 +76,7 @@ def control_family(rng: random.Random, number: int, *, end: datetime.date) -> di
                 "sex": rng.choice(["F", "M"]),
             }
         )
-    events = []
+    events: list[dict] = []
 
     def add(day, agency, refs, kind, categories, summary):
         events.append(_event(len(events) + 1, day, agency, refs, kind, categories, summary))

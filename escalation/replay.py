@@ -58,7 +58,8 @@ def _rule_set_for(rules: ReplayRules | None) -> RuleSet:
     draft = RuleSet.objects.create(
         version=10**9, status=RuleSetStatus.DRAFT, note="replay of a rules file"
     )
-    for rule in rules.rules_json["rules"]:
+    # Not None here: a ReplayRules without a version has rules_json (checked above).
+    for rule in rules.rules_json["rules"]:  # type: ignore[index]
         Rule.objects.create(
             rule_set=draft,
             code=rule["code"],
@@ -119,7 +120,8 @@ def _replay(document, file_name, rules, original_ref, progress) -> dict:
     last = max(event_days) + datetime.timedelta(days=DAYS_AFTER_LAST_EVENT)
     total = (last - first).days + 1
     next_check: dict[int, datetime.datetime | None] = {}
-    alerts, levels = [], {}
+    alerts: list[dict] = []
+    levels: dict[tuple[int, int], datetime.date] = {}
     for offset in range(total):
         day = first + datetime.timedelta(days=offset)
         end_of_day = datetime.datetime.combine(day, datetime.time(23, 59, 59), tzinfo=zone)

@@ -13,19 +13,23 @@ at what came after (the episode's floor).
 """
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from chronology.vocabulary import DecisionType, EntryKind
 from neglect_tool.patterns import lookback_month_ends, relapses_in
-from neglect_tool.scoring import LEVEL_NAMES, Score, score_prepared, totals_on
+from neglect_tool.scoring import LEVEL_NAMES, Score, ScoringRules, score_prepared, totals_on
 
 from .models import Rule, RuleType
 from .working_time import next_school_day_start
+
+if TYPE_CHECKING:
+    from chronology.models import Child
 
 # The order in which a harm names an episode: the gravest first.
 HARM_PRIORITY = [
@@ -104,7 +108,7 @@ class Finding:
 class Context:
     """Everything the rules may read about one child at one moment."""
 
-    child: object
+    child: "Child"
     now: datetime.datetime
     today: datetime.date
     entries: list[EntryFacts]  # standing entries dated up to today, oldest first
@@ -113,6 +117,7 @@ class Context:
     status_periods: list
     allocations: list
     resolved_on: dict[tuple[str, str], datetime.date]  # (code, key) -> last resolution
+    scoring_rules: ScoringRules  # the active configuration version
     # The child's unresolved alerts, locked for this evaluation, and the entries
     # already linked to each as evidence: {alert id: {entry id}}.
     unresolved: list = field(default_factory=list)
@@ -120,7 +125,6 @@ class Context:
     # What scoring on other days needs (the not-sustained rule's month ends).
     prepared: list = field(default_factory=list)
     assessments: list = field(default_factory=list)
-    scoring_rules: object = None
     domains: list[str] = field(default_factory=list)
     holidays: set[datetime.date] | None = None  # every Holiday; None: ask the database
     rules: list = field(default_factory=list)  # the enabled rules being run
@@ -175,7 +179,7 @@ class Context:
             )
         return self._explained
 
-    def totals_on(self, days: list[datetime.date]) -> list[Decimal]:
+    def totals_on(self, days: Sequence[datetime.date]) -> list[Decimal]:
         """The child's neglect score on each day: known, or worked out from the
         evidence already loaded (and then known)."""
         self._days_asked.update(day.isoformat() for day in days)
@@ -750,7 +754,8 @@ def _acknowledged_by(entry: EntryFacts, due: datetime.datetime) -> bool:
         return False
     # On the due day itself: an imported acknowledgement carries only its date,
     # so it is taken as in time; a live one is judged by when it was recorded.
-    return entry.import_batch_id is not None or entry.acknowledgement_recorded_at <= due
+    recorded_at = entry.acknowledgement_recorded_at  # a live acknowledgement has one
+    return entry.import_batch_id is not None or (recorded_at is not None and recorded_at <= due)
 
 
 RULE_TYPES: dict[str, Callable[[Rule, Context], list[Finding]]] = {

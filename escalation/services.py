@@ -9,6 +9,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -299,7 +300,7 @@ def _watches_save(watches: list[ChildWatch], *, marks_before: datetime.datetime)
     # evaluations themselves at sweep scale; here each column is one array. The
     # marks are cleared in the same statement, so each watch gets one new row
     # version a sweep, not two.
-    params = [
+    params: list[Any] = [
         marks_before,
         [w.child_id for w in watches],
         [w.level for w in watches],

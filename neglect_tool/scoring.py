@@ -294,8 +294,8 @@ def totals_on(
                 rounded = thousandths(value)
             if rounded > 0:
                 sums[index] += rounded
-    for index, day in enumerate(days):
-        for contribution in _assessment_contributions(assessments, day, rules, domains):
+    for index, on in enumerate(days):
+        for contribution in _assessment_contributions(assessments, on, rules, domains):
             if contribution.value > 0:
                 sums[index] += int(contribution.value.scaleb(3))
     return [Decimal(total).scaleb(-3) for total in sums]

@@ -81,7 +81,7 @@ def _assessment_rows(child_ids: Iterable[int], as_of: datetime.date):
 
 
 def scores_for_children(
-    children: Iterable[Child], as_of: datetime.date, config: ScoringConfig | None = None
+    children: Iterable[Child | int], as_of: datetime.date, config: ScoringConfig | None = None
 ) -> dict[int, Score]:
     """Score many children at once: two queries per batch of BATCH_SIZE children,
     never one per child. Returns {child id: Score}."""
@@ -126,7 +126,8 @@ def _evidence_for_child(child: Child, as_of: datetime.date, config: ScoringConfi
     """The same rows as _current_entry_rows, fetched from the child's side as plain
     values in one query (chronology.selectors.scoring_rows_for_child): for a
     chronology of 5,000 entries, a fraction of the time Entry objects would take."""
-    evidence, assessments = [], []
+    evidence: list[EvidenceRow] = []
+    assessments: list[AssessmentRow] = []
     kinds = {*config.kind_factors, EntryKind.ASSESSMENT}
     for entry_id, day, agency, kind, severity, scores, categories in scoring_rows_for_child(
         child=child, until=as_of, kinds=kinds
