@@ -22,6 +22,7 @@ from chronology import services as chronology_services
 from chronology.audit import audit_record
 from chronology.interchange import InterchangeError, export_document
 from chronology.models import Child
+from chronology.vocabulary import rule_name
 
 from .models import BackTest, BackTestStatus, RuleSet, RuleSetStatus
 from .replay import ReplayRules, replay_document
@@ -377,7 +378,7 @@ def summary_rows(backtest: BackTest) -> list[tuple[str, object, object]]:
     codes = sorted(set(active["false_alarms"]["by_rule"]) | set(draft["false_alarms"]["by_rule"]))
     rows += [
         (
-            f"False alarms from {code}",
+            f"False alarms from {rule_name(code)}",
             *both(lambda m, c=code: m["false_alarms"]["by_rule"].get(c, 0)),
         )
         for code in codes
