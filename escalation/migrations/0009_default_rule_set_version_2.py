@@ -28,9 +28,10 @@ def load_version_2(apps, schema_editor):
         status="active",
         note=(
             "Default rules, version 2: plan and looked-after children covered while reviews "
-            "run to cadence, episodes dated from the history, not-sustained only at a level "
-            "that matters after a real gap, frequency from moderate concerns, and the "
-            "injury rule for babies not yet mobile. See the README's escalation section."
+            "run to cadence, episodes dated from the history, improvement not sustained "
+            "counted only at a level that matters after a real gap, frequency from "
+            "moderate concerns, and the "
+            "injury rule for babies not yet mobile (docs/escalation.md)."
         ),
         level_2_after_working_hours=active.level_2_after_working_hours
         if active
