@@ -11,15 +11,15 @@ from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, Role
 from agencies.services import service_account_get
+from core.pagination import api_paginate
+from core.responses import NoStoreMixin
 from neglect_tool.selectors import child_score
-from safeguarding.throttling import ThrottleFirstMixin
 
 from . import interchange, services
 from .audit import audit_record
@@ -40,22 +40,6 @@ def _date_rule(value):
     if problem:
         raise serializers.ValidationError(problem)
     return value
-
-
-class NoStoreMixin(ThrottleFirstMixin):
-    """Responses carry children's data: never cached by browsers or proxies. (Every
-    API view has this mixin, so it also brings the throttles forward.)"""
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-
-def paginate(view, request, queryset, serializer_class):
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class ChildOutput(serializers.Serializer):
@@ -88,7 +72,7 @@ class ChildListApi(NoStoreMixin, APIView):
             if query
             else children_visible_to(user=request.user).select_related("household")
         )
-        return paginate(
+        return api_paginate(
             self, request, children.order_by("family_name", "given_names", "pk"), ChildOutput
         )
 
@@ -229,7 +213,7 @@ class EntryListApi(NoStoreMixin, APIView):
             obj=child,
             details={"via": "api"},
         )
-        return paginate(self, request, entries, EntryOutput)
+        return api_paginate(self, request, entries, EntryOutput)
 
     @extend_schema(
         request=EntryCreateInput, responses={201: EntryOutput}, parameters=[IDEMPOTENCY_KEY_DOC]

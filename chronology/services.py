@@ -22,9 +22,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agencies.models import RECORD_ROLES, Agency, AgencyKind, Role, User
+from core.concurrency import check_version
 
 from .audit import audit_record, audit_record_each
-from .concurrency import check_version
 from .models import (
     AccessGrantKind,
     Adult,

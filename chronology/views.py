@@ -10,16 +10,14 @@ part of, so a nested call (as in tests) joins the outer transaction rather than
 paying for a savepoint. At the top level it is an ordinary transaction.
 """
 
-import datetime
 import json
 import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, IntegerField, Subquery, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -29,6 +27,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from agencies.models import Agency, Role
+from core.dates import months_back
+from core.pagination import PAGE_SIZE, paginate
 from escalation.selectors import alerts_open_for_child, alerts_visible_to, trend_stored
 from neglect_tool.charts import heat_map, sparkline
 from neglect_tool.scoring import LEVEL_NAMES
@@ -78,7 +78,6 @@ from .selectors import (
 )
 from .vocabulary import EntryKind
 
-PAGE_SIZE = 50
 TREND_MONTHS = 12
 # The child page quotes the child's most recent words; the rest are a filter of the
 # chronology away (the handover summary quotes every one). Hundreds of quotes at
@@ -89,12 +88,6 @@ CHILD_WORDS_ON_CHILD_PAGE = 20
 # thousands, and listing them cost more than drawing the rest of the page.
 CONTRIBUTIONS_ON_CHILD_PAGE = 30
 HANDOVER_MAP_MONTHS = 24
-
-
-def months_back(today: datetime.date, months: int) -> datetime.date:
-    """The first day of the month `months - 1` months before `today`'s month."""
-    year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
-    return datetime.date(year, month + 1, 1)
 
 
 def _audit_view(request, child, page: str) -> None:
@@ -201,31 +194,6 @@ def _chronology_context(request, child, query=None) -> dict:
     }
 
 
-def paginate(entries, number, per_page: int = PAGE_SIZE, *, rows_for=None) -> Page | None:
-    """A page of `entries` in one query: the total comes with the rows (a window
-    count), so the page and its "of N" cost one query however long the chronology.
-    A page past the end gives None: the view sends the reader back to the first page.
-    `rows_for`: rows whose subqueries and joins are worth working out only for
-    the page's own (see _page_of_heavy_rows)."""
-    try:
-        number = max(int(number), 1)
-    except (TypeError, ValueError):
-        number = 1
-    offset = (number - 1) * per_page
-    if rows_for is not None:
-        rows = list(_page_of_heavy_rows(entries, offset, per_page, rows_for))
-    else:
-        rows = list(entries.annotate(total_rows=Window(Count("pk")))[offset : offset + per_page])
-    paginator = Paginator(entries, per_page)
-    if rows:
-        paginator.count = rows[0].total_rows  # a cached_property: set, it is never queried
-        return Page(rows, number, paginator)
-    if number > 1:
-        return None
-    paginator.count = 0
-    return Page([], 1, paginator)
-
-
 def _recent_child_words(child) -> dict:
     """The child's CHILD_WORDS_ON_CHILD_PAGE most recent words, oldest first, and
     whether there are more, in one query."""
@@ -234,20 +202,6 @@ def _recent_child_words(child) -> dict:
         "child_words": newest[:CHILD_WORDS_ON_CHILD_PAGE][::-1],
         "more_child_words": len(newest) > CHILD_WORDS_ON_CHILD_PAGE,
     }
-
-
-def _page_of_heavy_rows(entries, offset: int, per_page: int, rows_for):
-    """The page's rows, with the total as `total_rows`, in one query that works out
-    each row's subqueries and joins for the page only: `rows_for(ids)` gives the
-    rows for a subquery of ids, and the page's ids and the count are two lean
-    subqueries of `entries` (their ordering, none of their extras). With the
-    window count on the full rows, PostgreSQL worked out every entry's categories,
-    children and corrections first (30 ms for a chronology of 5,000)."""
-    page_ids = entries.values("pk")[offset : offset + per_page]
-    total = entries.order_by().annotate(n=Window(Count("pk"))).values("n")[:1]
-    return rows_for(Subquery(page_ids)).annotate(
-        total_rows=Subquery(total, output_field=IntegerField())
-    )
 
 
 @login_required

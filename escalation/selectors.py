@@ -10,9 +10,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from chronology.audit import access_refusal_wanted, access_refused
 from chronology.models import Allocation, Child
 from chronology.selectors import children_visible_to
+from core.audit import access_refusal_wanted, access_refused
 from neglect_tool.models import ScoringConfig
 from neglect_tool.scoring import Score, evidence_key_prefix
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from agencies.models import Role
 from chronology.audit import audit_record
-from chronology.concurrency import check_version
 from chronology.vocabulary import Category, EntryKind, category_name, kind_name
+from core.concurrency import check_version
 
 from .models import ConfigStatus, Domain, ScoringConfig
 

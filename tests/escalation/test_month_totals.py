@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chronology import services
-from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS, months_back
+from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS
 from chronology.vocabulary import EntryKind
+from core.dates import months_back
 from escalation import tasks
 from escalation.models import ChildWatch
 from escalation.selectors import trend_stored
