@@ -6,35 +6,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("agencies", "0001_agencies_and_users"),
+        ('agencies', '0001_agencies_and_users'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="UserSession",
+            name='UserSession',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("session_key", models.CharField(max_length=40, unique=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('session_key', models.CharField(max_length=40, unique=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "user session",
-                "verbose_name_plural": "user sessions",
-                "ordering": ["-created_at"],
+                'verbose_name': 'user session',
+                'verbose_name_plural': 'user sessions',
+                'ordering': ['-created_at'],
             },
         ),
     ]

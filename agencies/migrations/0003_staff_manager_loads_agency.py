@@ -5,15 +5,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("agencies", "0002_user_sessions"),
+        ('agencies', '0002_user_sessions'),
     ]
 
     operations = [
         migrations.AlterModelManagers(
-            name="user",
+            name='user',
             managers=[
-                ("objects", agencies.models.StaffManager()),
+                ('objects', agencies.models.StaffManager()),
             ],
         ),
     ]

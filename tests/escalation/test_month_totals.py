@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chronology import services
-from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS
 from chronology.vocabulary import EntryKind
 from core.dates import months_back
 from escalation import tasks
@@ -28,6 +27,7 @@ from neglect_tool.selectors import (
     score_history,
     scoring_config_and_domains,
 )
+from safeguarding.case_views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS
 from tests.chronology.test_child_page_cost import CHILD_PAGE_QUERIES
 
 NEGLECT = ["neglect.nutrition", "neglect.hygiene", "neglect.clothing", "neglect.supervision"]
