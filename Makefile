@@ -25,12 +25,13 @@ TEST_REDIS_URL := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_DB_FLAG := $(if $(CI),--create-db,)
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint typecheck migrations-check security bandit pip-audit compose-check services browser clean bench faults
+.PHONY: help install run test lint lint-imports typecheck migrations-check security bandit pip-audit compose-check services browser clean bench faults
 
 help:
 	@echo "make run               install, migrate, load the demo data, serve http://$(ADDR)/ with a Celery worker and beat"
 	@echo "make test              install, start PostgreSQL/Redis if needed, run pytest"
 	@echo "make lint              ruff check ."
+	@echo "make lint-imports      the apps import downward only (import-linter, pyproject.toml)"
 	@echo "make typecheck         mypy with django-stubs over the files listed in pyproject.toml"
 	@echo "make migrations-check  fail if a model change has no migration"
 	@echo "make security          bandit (medium and above) over our code, pip-audit over requirements.txt"
@@ -101,6 +102,10 @@ test: install services browser
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# docs/architecture.md, "Layers": safeguarding > escalation > neglect_tool > chronology > agencies > core.
+lint-imports: install
+	$(VENV)/bin/lint-imports
 
 # The Django plugin imports safeguarding.settings but never connects: a dummy
 # DATABASE_URL keeps settings from starting the embedded PostgreSQL.

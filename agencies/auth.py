@@ -21,9 +21,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from safeguarding.security import otp_required_for, session_start
-
 from . import services
+from .sessions import otp_required_for, session_start
 
 CODE_PATTERN = re.compile(r"^\d{6}$")
 CODE_ERROR = "Enter the 6-digit code shown in your authenticator app."

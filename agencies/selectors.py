@@ -3,6 +3,8 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
+from core.audit import access_refused
+
 from .models import ApiToken, User
 
 
@@ -16,8 +18,6 @@ def api_token_get_for_user(*, user: User, public_id) -> ApiToken:
     token = api_tokens_for_user(user=user).filter(public_id=public_id).first()
     if token is None:
         # A guess at someone else's token is a refused read like any other.
-        from chronology.audit import access_refused
-
         access_refused(user=user, asked_for="api_token", public_id=public_id)
         raise Http404
     return token

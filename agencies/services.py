@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.audit import audit_record
+
 from .models import Agency, AgencyKind, ApiToken, Role, User, UserSession
 from .tokens import PREFIX_LENGTH, api_key_new, api_token_digest
 
@@ -134,8 +136,6 @@ def user_deactivate(*, actor: User, user: User) -> User:
     transaction, so its next request is anonymous. Running it again changes nothing
     but ends any session left over.
     """
-    from chronology.audit import audit_record
-
     if not (actor.is_superuser or (actor.is_active and actor.role == Role.ADMIN)):
         raise PermissionDenied("Only an administrator can deactivate a user.")
     was_active = user.is_active
@@ -164,8 +164,6 @@ def totp_device_for_enrolment(*, user: User) -> TOTPDevice:
 def totp_device_confirm(*, user: User, device: TOTPDevice) -> TOTPDevice:
     """Confirm `device` after the user typed a correct code from it, audited. Any other
     unconfirmed device of the user is removed."""
-    from chronology.audit import audit_record
-
     if device.user_id != user.pk:
         raise PermissionDenied("Not your device.")
     device.confirmed = True
@@ -181,7 +179,7 @@ API_TOKEN_SECOND_FACTOR_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 def api_token_needs_second_factor(*, user: User) -> bool:
-    from safeguarding.security import otp_required_for
+    from .sessions import otp_required_for  # sessions imports this module
 
     return (
         user.role in API_TOKEN_SECOND_FACTOR_ROLES
@@ -202,8 +200,6 @@ def api_token_create(
     administrator, staff, and anyone whose role needs a second factor must have
     passed it in this session (`second_factor_verified`), or PermissionDenied.
     """
-    from chronology.audit import audit_record
-
     if not user.is_active:
         raise PermissionDenied("An inactive user cannot make tokens.")
     if api_token_needs_second_factor(user=user) and not second_factor_verified:
@@ -239,8 +235,6 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     """Revoke `token` at once, audited as `api_token.revoke`. Its owner or an
     administrator may; anyone else gets PermissionDenied. Revoking a revoked token
     changes nothing and writes nothing."""
-    from chronology.audit import audit_record
-
     is_admin = actor.is_superuser or (actor.is_active and actor.role == Role.ADMIN)
     if token.user_id != actor.pk and not is_admin:
         raise PermissionDenied("Only the token's owner or an administrator can revoke it.")

@@ -8,18 +8,16 @@ in one place. Reads of a child's record are audited.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency, Role
 from agencies.services import service_account_get
-from neglect_tool.selectors import child_score
-from safeguarding.throttling import ThrottleFirstMixin
+from core.pagination import api_paginate
+from core.responses import NoStoreMixin
 
 from . import interchange, services
 from .audit import audit_record
@@ -40,22 +38,6 @@ def _date_rule(value):
     if problem:
         raise serializers.ValidationError(problem)
     return value
-
-
-class NoStoreMixin(ThrottleFirstMixin):
-    """Responses carry children's data: never cached by browsers or proxies. (Every
-    API view has this mixin, so it also brings the throttles forward.)"""
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
-
-def paginate(view, request, queryset, serializer_class):
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class ChildOutput(serializers.Serializer):
@@ -88,7 +70,7 @@ class ChildListApi(NoStoreMixin, APIView):
             if query
             else children_visible_to(user=request.user).select_related("household")
         )
-        return paginate(
+        return api_paginate(
             self, request, children.order_by("family_name", "given_names", "pk"), ChildOutput
         )
 
@@ -229,7 +211,7 @@ class EntryListApi(NoStoreMixin, APIView):
             obj=child,
             details={"via": "api"},
         )
-        return paginate(self, request, entries, EntryOutput)
+        return api_paginate(self, request, entries, EntryOutput)
 
     @extend_schema(
         request=EntryCreateInput, responses={201: EntryOutput}, parameters=[IDEMPOTENCY_KEY_DOC]
@@ -294,53 +276,6 @@ class DecisionCreateApi(NoStoreMixin, APIView):
         data.is_valid(raise_exception=True)
         fields = {"kind": EntryKind.DECISION, **data.validated_data}
         return _entry_record_answer(request, [child], fields)
-
-
-class ContributionOutput(serializers.Serializer):
-    entry = serializers.CharField(source="entry_id")
-    event_date = serializers.DateField()
-    agency = serializers.CharField()
-    kind = serializers.CharField()
-    category = serializers.CharField()
-    domain = serializers.CharField()
-    value = serializers.DecimalField(max_digits=9, decimal_places=3)
-    reason = serializers.CharField()
-
-
-class ScoreOutput(serializers.Serializer):
-    as_of = serializers.DateField()
-    config_version = serializers.IntegerField()
-    total = serializers.DecimalField(max_digits=9, decimal_places=3)
-    level = serializers.IntegerField()
-    level_name = serializers.CharField()
-    by_domain = serializers.DictField(
-        child=serializers.DecimalField(max_digits=9, decimal_places=3)
-    )
-    contributions = ContributionOutput(many=True)
-
-
-class ChildScoreApi(NoStoreMixin, APIView):
-    class ScoreQueryInput(serializers.Serializer):
-        # The records' date rule: a score before 1900 is meaningless, and one of year 1
-        # would look back past the calendar's start.
-        as_of = serializers.DateField(required=False, validators=[_date_rule])
-
-    @extend_schema(parameters=[ScoreQueryInput], responses=ScoreOutput)
-    @transaction.atomic
-    def get(self, request, child_id):
-        child = child_get_for_user(user=request.user, public_id=child_id)
-        data = self.ScoreQueryInput(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        as_of = data.validated_data.get("as_of") or timezone.localdate()
-        score = child_score(child, as_of)
-        audit_record(
-            actor=request.user,
-            action="score.view",
-            child=child,
-            obj=child,
-            details={"as_of": str(as_of)},
-        )
-        return Response(ScoreOutput(score).data)
 
 
 class ImportApi(NoStoreMixin, APIView):

@@ -1,20 +1,22 @@
-"""Writing the audit trail. Call `audit_record` inside the transaction of the change."""
+"""Writing the audit trail. Call `audit_record` inside the transaction of the change.
+
+The rows are chronology.AuditEvent; apps below chronology reach these writers
+through core.audit, where ChronologyConfig.ready registers them. The request's
+notes (request_id_var, refusal_var, access_refused) live in core.audit and are
+imported here for chronology's own callers."""
 
 from collections.abc import Iterable
-from contextvars import ContextVar
 
 from django.db import transaction
 
+from core.audit import (  # noqa: F401 - chronology's callers import these from here
+    access_refusal_wanted,
+    access_refused,
+    refusal_var,
+    request_id_var,
+)
+
 from .models import AuditEvent, Child
-
-# The id of the request being served, set by safeguarding.middleware; empty for
-# commands and workers.
-request_id_var: ContextVar[str] = ContextVar("request_id", default="")
-
-# What the access rule refused while serving this request: a dict that
-# safeguarding.middleware.AccessRefusalAuditMiddleware makes empty at the start of each
-# request and reads at its end; None for commands and workers.
-refusal_var: ContextVar[dict | None] = ContextVar("refusal", default=None)
 
 
 def _require_transaction() -> None:
@@ -67,28 +69,6 @@ def audit_record_each(
         _audit_row(actor=actor, action=action, child=child, obj=obj, details=details)
         for child in children
     )
-
-
-def access_refusal_wanted() -> bool:
-    """Whether a refusal now would be recorded: inside a request that has noted none
-    yet. Lets a check skip the query that finds the refused object's child."""
-    noted = refusal_var.get()
-    return noted is not None and not noted
-
-
-def access_refused(*, user, asked_for: str, public_id=None, child_id: int | None = None) -> None:
-    """Note that the access rule refused `user` the `asked_for` object ("child",
-    "entry", "alert", "notification") with this public id, about the child with id
-    `child_id` if it exists.
-
-    Nothing is written here: the refusal is usually raised inside the view's
-    transaction, which its 404 rolls back. AccessRefusalAuditMiddleware writes one
-    `access.denied` row after the view, if the request is answered with a 404. The
-    first refusal of a request is the one recorded. Outside a request, a no-op."""
-    noted = refusal_var.get()
-    if noted is None or noted or not getattr(user, "is_authenticated", False):
-        return
-    noted.update(user=user, asked_for=asked_for, public_id=public_id, child_id=child_id)
 
 
 def access_denied_record(*, refusal: dict, path: str, method: str, resolver_match) -> AuditEvent:

@@ -659,7 +659,7 @@ class ChildAccessGrant(UserObjectPermissionBase):
     The period runs from `starts_on` to `last_day` inclusive (no last day: until
     revoked); revoking ends it at once. Rows are kept after they end. The access rule
     reads this table in SQL (chronology.selectors.VisibleTo), not through guardian's
-    backend, which would not know the dates (see agencies/backends.py)."""
+    backend, which would not know the dates (see chronology/backends.py)."""
 
     content_object = models.ForeignKey(
         Child, on_delete=models.PROTECT, related_name="access_grants", db_column="child_id"

@@ -12,7 +12,6 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db.models import (
     BooleanField,
-    Case,
     CharField,
     Count,
     DateField,
@@ -27,9 +26,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -384,7 +382,7 @@ def chronology_rows(entries, *, newest_first=True, category_list=False):
     # The date is sorted as an expression, not the bare column, on purpose. With the
     # bare column PostgreSQL may choose to walk the whole entry_event_date index
     # backwards, testing every entry in the county for this child, because it costs
-    # the page's LIMIT as if the window count (views.paginate) did not need every
+    # the page's LIMIT as if the window count (core.pagination.paginate) did not need every
     # row: 22 s for a child with 5,000 entries among 2 million (make bench,
     # "chronology_page"). The expression has no index, so PostgreSQL fetches the
     # child's entries through entry_child_once and sorts them: 64 ms. Same order.
@@ -571,86 +569,6 @@ def children_allocated_to(*, user) -> QuerySet[Child]:
         child=OuterRef("pk"), worker_id=user.pk, ended_on__isnull=True
     )
     return children_visible_to(user=user).filter(Exists(current))
-
-
-def children_by_level_for_user(
-    *, user, level: int | None = None, allocated_only: bool = False
-) -> QuerySet[Child]:
-    """The children `user` may read, highest neglect level first, as at each child's
-    last evaluation by the escalation workers (escalation.ChildWatch), then highest
-    score, then by name. Sorting on stored figures keeps a page of a large caseload
-    cheap (no child is scored to sort it), and is the safe way round: a score only
-    falls between evaluations (decay), and any new entry queues a re-evaluation.
-
-    Each child carries `watch_level`, `watch_score`, `watch_evaluated_at`,
-    `watch_due_since` (None when never evaluated) and `open_alerts`, its unresolved
-    alerts, counted by a subquery so the list needs no GROUP BY."""
-    from escalation.models import UNRESOLVED, Alert  # escalation imports this module
-
-    children = children_visible_to(user=user, for_list=True)
-    if allocated_only:
-        current = Allocation.objects.filter(
-            child=OuterRef("pk"), worker_id=user.pk, ended_on__isnull=True
-        )
-        children = children.filter(Exists(current))
-    if level is not None:
-        children = children.filter(watch__level=level, watch__evaluated_at__isnull=False)
-    open_alerts = (
-        Alert.objects.filter(child=OuterRef("pk"), status__in=UNRESOLVED)
-        .order_by()
-        .values("child")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    # The worker who holds the case now, by name. (An imported allocation often names
-    # no worker: its team field holds the entry's summary, too long for a list.)
-    allocated_to = (
-        Allocation.objects.filter(child=OuterRef("pk"), ended_on__isnull=True, worker__isnull=False)
-        .order_by("-started_on", "-pk")
-        .annotate(
-            holder=Coalesce(
-                NullIf(Concat("worker__first_name", Value(" "), "worker__last_name"), Value(" ")),
-                "worker__username",
-            )
-        )
-        .values("holder")[:1]
-    )
-    evaluated = Q(watch__evaluated_at__isnull=False)
-    return (
-        children.select_related("household")
-        .annotate(
-            watch_level=Case(When(evaluated, then=F("watch__level")), default=None),
-            watch_score=Case(When(evaluated, then=F("watch__score")), default=None),
-            watch_evaluated_at=F("watch__evaluated_at"),
-            watch_due_since=F("watch__due_since"),
-            allocated_to=Subquery(allocated_to),
-            open_alerts=Coalesce(Subquery(open_alerts, output_field=IntegerField()), 0),
-        )
-        .order_by(
-            F("watch_level").desc(nulls_last=True),
-            F("watch_score").desc(nulls_last=True),
-            "family_name",
-            "given_names",
-            "pk",
-        )
-    )
-
-
-def children_count_by_level_for_user(*, user) -> dict[int | None, int]:
-    """{level as at the last evaluation: number of children}, None for children not
-    yet evaluated: one aggregate query."""
-    counts = (
-        children_visible_to(user=user, for_list=True)
-        .annotate(
-            evaluated_level=Case(
-                When(watch__evaluated_at__isnull=False, then=F("watch__level")), default=None
-            )
-        )
-        .order_by()
-        .values("evaluated_level")
-        .annotate(n=Count("pk"))
-    )
-    return {row["evaluated_level"]: row["n"] for row in counts}
 
 
 def adults_named_for_child(*, child: Child) -> QuerySet[Adult]:

@@ -23,9 +23,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agencies.models import RECORD_ROLES, Agency, AgencyKind, Role, User
+from core.concurrency import check_version
 
 from .audit import audit_record, audit_record_each
-from .concurrency import check_version
 from .models import (
     AccessGrantKind,
     Adult,
@@ -55,6 +55,7 @@ from .selectors import (
     child_is_writable_by,
     child_refused,
 )
+from .signals import children_changed
 from .validators import storable_text_errors
 from .vocabulary import (
     CARE_TRACK,
@@ -500,11 +501,9 @@ def entry_record(
         obj=entry,
         details={"kind": kind, "agency": agency.code},
     )
-    # Escalation re-reads the children after this commits; the mark is written in
-    # this transaction so that a lost queue message loses nothing.
-    from escalation.services import children_mark_for_evaluation
-
-    children_mark_for_evaluation([child.pk for child in children])
+    # Escalation re-reads the children after this commits; it marks them in this
+    # transaction (chronology.signals) so that a lost queue message loses nothing.
+    children_changed.send(sender=Entry, child_ids=[child.pk for child in children])
     return entry
 
 
@@ -731,9 +730,7 @@ def entry_mark_entered_in_error(*, actor, entry: Entry, reason: str) -> Amendmen
     children = list(entry.children.all())
     for child in children:
         audit_record(actor=actor, action="entry.entered_in_error", child=child, obj=entry)
-    from escalation.services import children_mark_for_evaluation
-
-    children_mark_for_evaluation([child.pk for child in children])
+    children_changed.send(sender=Entry, child_ids=[child.pk for child in children])
     return amendment
 
 
@@ -780,9 +777,7 @@ def notification_acknowledge(
     children = list(entry.children.all())
     for child in children:
         audit_record(actor=actor, action="notification.acknowledge", child=child, obj=entry)
-    from escalation.services import children_mark_for_evaluation
-
-    children_mark_for_evaluation([child.pk for child in children])
+    children_changed.send(sender=Entry, child_ids=[child.pk for child in children])
     return ack
 
 

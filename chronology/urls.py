@@ -3,7 +3,6 @@ from django.urls import include, path
 from . import access_views, import_views, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("children/", views.child_list, name="child_list"),
     path("children/search/", views.child_search, name="child_search"),
     path("concerns/new/", views.concern_create, name="concern_create"),
@@ -16,9 +15,7 @@ urlpatterns = [
         views.notification_acknowledge,
         name="notification_acknowledge",
     ),
-    path("children/<uuid:public_id>/", views.child_detail, name="child_detail"),
     path("children/<uuid:public_id>/chronology/", views.child_chronology, name="child_chronology"),
-    path("children/<uuid:public_id>/score/", views.child_score, name="child_score"),
     path("children/<uuid:public_id>/entries/new/", views.entry_create, name="entry_create"),
     path("children/<uuid:public_id>/adults/new/", views.adult_create, name="adult_create"),
     path("children/<uuid:public_id>/adults/flag/", views.adult_flag, name="adult_flag"),
@@ -29,9 +26,7 @@ urlpatterns = [
     ),
     path("children/<uuid:public_id>/visits/new/", views.visit_create, name="visit_create"),
     path("children/<uuid:public_id>/decisions/new/", views.decision_create, name="decision_create"),
-    path("children/<uuid:public_id>/handover/", views.handover, name="handover"),
     path("children/<uuid:public_id>/export/", views.export_options, name="export_options"),
-    path("children/<uuid:public_id>/export.pdf", views.export_pdf, name="export_pdf"),
     path("children/<uuid:public_id>/export.csv", views.export_csv, name="export_csv"),
     path("children/<uuid:public_id>/export.json", views.export_json, name="export_json"),
     path("children/<uuid:public_id>/access/", access_views.child_access, name="child_access"),

@@ -4,6 +4,8 @@ Models, forms, import and export all take their choices from here, so a value
 the format does not know can never be stored.
 """
 
+from collections.abc import Callable
+
 from django.db import models
 
 
@@ -271,15 +273,33 @@ def action_name(code) -> str:
     return AUDIT_ACTIONS.get(code) or words_for(code)
 
 
+# Names owned by the apps above chronology, which it cannot import: each registers
+# its own in its AppConfig.ready (docs/architecture.md, "Layers").
+_RULE_TYPES: list[type[models.Choices]] = []
+_DOMAIN_DEFAULTS: dict[str, str] = {}
+_DOMAIN_LOOKUP: list[Callable[[str], str | None]] = []
+
+
+def rule_types_register(choices: type[models.Choices]) -> None:
+    """escalation's rule types, named when a rule's own code is not (rule_name)."""
+    if choices not in _RULE_TYPES:
+        _RULE_TYPES.append(choices)
+
+
+def domains_register(*, defaults: dict[str, str], lookup: Callable[[str], str | None]) -> None:
+    """neglect_tool's default domains by code, and how to find a domain added later."""
+    _DOMAIN_DEFAULTS.update(defaults)
+    _DOMAIN_LOOKUP[:] = [lookup]
+
+
 def rule_name(code, rule_type: str | None = None) -> str:
     if code in RULE_NAMES:
         return RULE_NAMES[code]
     if rule_type:
-        from escalation.models import RuleType
-
-        named = _from_choices(RuleType, rule_type)
-        if named:
-            return named
+        for choices in _RULE_TYPES:
+            named = _from_choices(choices, rule_type)
+            if named:
+                return named
     return words_for(code)
 
 
@@ -293,9 +313,7 @@ def domain_name(code, *, look_up: bool = True) -> str:
     if code not in names:
         if not look_up:
             return words_for(code)
-        from neglect_tool.models import Domain
-
-        row = Domain.objects.filter(code=code).values_list("name", flat=True).first()
+        row = _DOMAIN_LOOKUP[0](code) if _DOMAIN_LOOKUP else None
         names[code] = row or words_for(code)
     return names[code]
 
@@ -318,9 +336,7 @@ def agency_name(code) -> str:
 
 def _domain_names() -> dict[str, str]:
     if not _DOMAIN_NAMES:
-        from neglect_tool.defaults import DOMAINS
-
-        _DOMAIN_NAMES.update({code: name for code, name, _ in DOMAINS})
+        _DOMAIN_NAMES.update(_DOMAIN_DEFAULTS)
     return _DOMAIN_NAMES
 
 

@@ -8,7 +8,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chronology.apis import NoStoreMixin, paginate
+from core.pagination import api_paginate
+from core.responses import NoStoreMixin
 
 from . import services
 from .models import UNRESOLVED, AlertStatus
@@ -46,7 +47,7 @@ class AlertListApi(NoStoreMixin, APIView):
         alerts = alerts_visible_to(user=request.user).select_related("child")
         wanted = filters.validated_data.get("status")
         alerts = alerts.filter(status=wanted) if wanted else alerts.filter(status__in=UNRESOLVED)
-        return paginate(
+        return api_paginate(
             self, request, alerts.order_by("-ladder_level", "raised_at", "pk"), AlertOutput
         )
 

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from agencies.models import AgencyKind, Role, User
 from chronology.audit import audit_record
-from chronology.concurrency import check_version
 from chronology.models import Child, Involvement
 from chronology.selectors import child_is_visible_to
+from core.concurrency import check_version
 from neglect_tool.selectors import domain_codes, scoring_config_active
 
 from .context import contexts_load

@@ -1,21 +1,19 @@
 """Pages for alerts, the managers' escalation dashboard, disagreements, and the
 admins' rule drafts and back-tests. Every write goes through escalation.services."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from agencies.models import Role, User
 from chronology.audit import audit_record
-from chronology.concurrency import StaleVersion
 from chronology.selectors import child_get_for_user
-from chronology.views import paginate
 from chronology.vocabulary import rule_name
+from core.concurrency import StaleVersion
+from core.decorators import role_required
+from core.pagination import paginate
 
 from . import backtest as backtests
 from . import services
@@ -36,23 +34,6 @@ from .selectors import (
     background_jobs_status,
     dashboard_figures,
 )
-
-
-def role_required(*roles):
-    """403 for a signed-in user whose role does not use this page."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if request.user.role not in roles:
-                raise PermissionDenied("Your role does not use this page.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
 
 RECORD_ROLES = (Role.PRACTITIONER, Role.SAFEGUARDING_LEAD, Role.MANAGER)
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from agencies.models import Role
-from chronology.concurrency import StaleVersion
 from chronology.vocabulary import category_name, domain_name, kind_name
-from escalation.views import role_required
+from core.concurrency import StaleVersion
+from core.decorators import role_required
 
 from . import services
 from .config_forms import ScoringConfigForm

@@ -34,6 +34,11 @@ from .scoring import (
 BATCH_SIZE = 2000
 
 
+def domain_name_stored(code: str) -> str | None:
+    """The name of the domain with this code, as stored (one an admin added), or None."""
+    return Domain.objects.filter(code=code).values_list("name", flat=True).first()
+
+
 def scoring_config_active() -> ScoringConfig:
     return ScoringConfig.objects.get(status=ConfigStatus.ACTIVE)
 
@@ -268,12 +273,12 @@ def scoring_preview(*, draft: ScoringConfig, active: ScoringConfig, as_of: datet
     move up or down. The children with the highest stored levels first, up to
     PREVIEW_LIMIT (the page says when the limit was reached). For admins, who
     configure the system but do not read children's records."""
-    from escalation.models import ChildWatch
-
+    # The stored levels are escalation's (ChildWatch, a child's `watch`), read through
+    # the relation so that this app need not import the one above it.
     ids = list(
-        ChildWatch.objects.order_by("-level", "-score", "child_id").values_list(
-            "child_id", flat=True
-        )[: PREVIEW_LIMIT + 1]
+        Child.objects.filter(watch__isnull=False)
+        .order_by("-watch__level", "-watch__score", "pk")
+        .values_list("pk", flat=True)[: PREVIEW_LIMIT + 1]
     )
     limited = len(ids) > PREVIEW_LIMIT
     ids = ids[:PREVIEW_LIMIT]

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from agencies.models import Role
 from chronology.audit import audit_record
-from chronology.concurrency import check_version
 from chronology.vocabulary import Category, EntryKind, category_name, kind_name
+from core.concurrency import check_version
 
 from .models import ConfigStatus, Domain, ScoringConfig
+from .signals import scoring_config_activated
 
 EDITABLE_FIELDS = frozenset(
     {
@@ -92,8 +93,6 @@ def scoring_config_activate(*, actor, draft: ScoringConfig) -> ScoringConfig:
     """Make a draft the active version; the previous one is retired, not deleted.
     Every watched child is made due, so the sweep scores each with the new version
     (and its rules see the new levels) without waiting for new entries."""
-    from escalation.services import watches_due_all
-
     _admin_only(actor)
     draft = ScoringConfig.objects.select_for_update().get(pk=draft.pk)
     if draft.status != ConfigStatus.DRAFT:
@@ -103,7 +102,7 @@ def scoring_config_activate(*, actor, draft: ScoringConfig) -> ScoringConfig:
     draft.activated_at = timezone.now()
     draft.save(update_fields=["status", "activated_at"])
     audit_record(actor=actor, action="scoring_config.activate", obj=draft)
-    watches_due_all(now=timezone.now())
+    scoring_config_activated.send(sender=ScoringConfig, at=timezone.now())
     return draft
 
 

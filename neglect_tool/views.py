@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from chronology.audit import audit_record
 from chronology.selectors import child_get_for_user, siblings_visible_to, timeline_rows_for_child
-from chronology.views import months_back
+from core.dates import months_back
 
 from .charts import BANDS, heat_map, timeline
 from .forms import AssessmentForm

@@ -8,8 +8,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from chronology.concurrency import StaleVersion
 from chronology.interchange import InterchangeError
+from core.concurrency import StaleVersion
 
 from .db_errors import DETAIL, RETRY_AFTER_SECONDS, database_unavailable, database_unavailable_log
 

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from chronology import apis as chronology
 from escalation import apis as escalation
+from neglect_tool import apis as neglect_tool
 
 v1 = [
     path("children/", chronology.ChildListApi.as_view(), name="api_child_list"),
@@ -19,7 +20,7 @@ v1 = [
     ),
     path(
         "children/<uuid:child_id>/score/",
-        chronology.ChildScoreApi.as_view(),
+        neglect_tool.ChildScoreApi.as_view(),
         name="api_child_score",
     ),
     path(

@@ -1,7 +1,8 @@
 import re
 import uuid
 
-from chronology.audit import access_denied_record, refusal_var, request_id_var
+from chronology.audit import access_denied_record
+from core.audit import refusal_var, request_id_var
 
 # Accept a caller's request id only if it looks like one, so logs stay clean.
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -30,7 +31,7 @@ class AccessRefusalAuditMiddleware:
     """Write one `access.denied` audit row for each request that the access rule
     refused with a 404 (a page, an API endpoint, an export: HTML and DRF alike).
 
-    The access checks (chronology.audit.access_refused) only note what they refused;
+    The access checks (core.audit.access_refused) only note what they refused;
     the row is written here, after the view, because the view's transaction, which
     its 404 rolls back, would take the row with it. One request, at most one row. The
     response is left exactly as it was."""

@@ -19,39 +19,21 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 
-# Session keys: Unix times of the sign-in and of the last recorded request.
-LOGIN_AT = "_auth_login_at"
-LAST_SEEN = "_auth_last_seen"
-# The session key last written to agencies.UserSession, so a rotated key is recorded too.
-RECORDED_KEY = "_auth_recorded_key"
+from agencies.services import user_session_record
+from agencies.sessions import (  # noqa: F401
+    LAST_SEEN,
+    LOGIN_AT,
+    RECORDED_KEY,
+    otp_required_for,
+    session_start,
+)
+
 # Activity is written to the session at most this often (seconds), which saves a
 # session write on every request; the idle limit is therefore exact to a minute.
 LAST_SEEN_RESOLUTION = 60
 
 # Pages a user who still owes a second factor may reach.
 OTP_EXEMPT_URL_NAMES = frozenset({"login", "logout", "otp_setup", "otp_verify"})
-
-
-def otp_required_for(user) -> bool:
-    """Whether `user` must pass a second factor (settings.OTP_REQUIRED_ROLES, or "all").
-    Superusers and staff (who reach the admin) always must, unless nobody must."""
-    roles = settings.OTP_REQUIRED_ROLES
-    if not roles:
-        return False
-    return "all" in roles or user.role in roles or user.is_superuser or user.is_staff
-
-
-def session_start(request, user) -> None:
-    """Stamp a new sign-in on the session and record the session against the user."""
-    from agencies.services import user_session_record
-
-    now = int(time.time())
-    request.session[LOGIN_AT] = now
-    request.session[LAST_SEEN] = now
-    if request.session.session_key is None:
-        request.session.save()
-    request.session[RECORDED_KEY] = request.session.session_key
-    user_session_record(user=user, session_key=request.session.session_key)
 
 
 def _is_token_call(request) -> bool:
@@ -93,8 +75,6 @@ class SessionLimitsMiddleware:
             session[LAST_SEEN] = now
         if session.session_key and session.get(RECORDED_KEY) != session.session_key:
             session_start_key = session.session_key
-            from agencies.services import user_session_record
-
             user_session_record(user=user, session_key=session_start_key)
             session[RECORDED_KEY] = session_start_key
 

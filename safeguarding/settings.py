@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     # Before the apps that follow: its `migrate` runs as the owner role.
     "safeguarding",
+    "core",
     "agencies",
     "chronology",
     "neglect_tool",
@@ -155,7 +156,7 @@ AUTHENTICATION_BACKENDS = [
     # Answers has_perm("chronology.view_child", child) from the access rule, named
     # grants (guardian's ChildAccessGrant) included. guardian's own backend is left
     # out on purpose: it would read the grant rows without their dates.
-    "agencies.backends.InvolvementBackend",
+    "chronology.backends.InvolvementBackend",
 ]
 SILENCED_SYSTEM_CHECKS = ["guardian.W001"]  # its backend left out: see above
 # Our users must belong to an agency, so guardian's anonymous user cannot be created.
@@ -192,7 +193,7 @@ if GOVUK_FRONTEND_DIR.is_dir():
 WHITENOISE_USE_FINDERS = DEBUG
 
 REDIS_URL = env("REDIS_URL")
-# The cache holds the API's call counts (safeguarding/throttling.py). With Redis,
+# The cache holds the API's call counts (core/throttling.py). With Redis,
 # every web process shares them; without (make run, one process), each keeps its own.
 if REDIS_URL:
     CACHES = {
@@ -354,10 +355,10 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     # Per user or token, and per address for calls without valid credentials
-    # (safeguarding/throttling.py); over the rate, 429 with Retry-After.
+    # (core/throttling.py); over the rate, 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
-        "safeguarding.throttling.ApiUserThrottle",
-        "safeguarding.throttling.ApiAnonThrottle",
+        "core.throttling.ApiUserThrottle",
+        "core.throttling.ApiAnonThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         # 10 calls a second, a minute long: far above a person and above a system

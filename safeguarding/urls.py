@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from agencies import auth
 from chronology import break_glass_views
+from safeguarding import case_views
 from safeguarding.health import healthz
 
 urlpatterns = [
@@ -19,6 +20,12 @@ urlpatterns = [
     path("emergency-access/", break_glass_views.break_glass, name="break_glass"),
     path("scoring/", include("neglect_tool.config_urls")),
     path("", include("escalation.urls")),
+    # The pages that draw on every app (safeguarding/case_views.py).
+    path("", case_views.home, name="home"),
+    path("children/<uuid:public_id>/", case_views.child_detail, name="child_detail"),
+    path("children/<uuid:public_id>/score/", case_views.child_score, name="child_score"),
+    path("children/<uuid:public_id>/handover/", case_views.handover, name="handover"),
+    path("children/<uuid:public_id>/export.pdf", case_views.export_pdf, name="export_pdf"),
     path("", include("chronology.urls")),
 ]
 

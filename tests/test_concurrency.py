@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from chronology import services
-from chronology.concurrency import StaleVersion
 from chronology.models import Involvement
+from core.concurrency import StaleVersion
 from escalation.models import RuleSet
 from neglect_tool import services as scoring
 from neglect_tool.models import ScoringConfig

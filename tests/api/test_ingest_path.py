@@ -13,10 +13,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from chronology import services
-from chronology.audit import request_id_var
 from chronology.models import AuditEvent, Entry, EntryChild
 from chronology.selectors import child_checked_in_this_request, child_get_for_user
 from chronology.vocabulary import EntryKind
+from core.audit import request_id_var
 from escalation.models import ChildWatch
 from tests.factories import api_key_for
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from chronology import services
 from chronology.models import AuditEvent
-from chronology.views import CHILD_WORDS_ON_CHILD_PAGE
 from chronology.vocabulary import EntryKind
+from safeguarding.case_views import CHILD_WORDS_ON_CHILD_PAGE
 
 
 def record_concerns(actor, child, count, start=datetime.date(2026, 1, 1)):

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from chronology import services
 from chronology.models import AuditEvent, Entry
-from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, months_back
 from chronology.vocabulary import EntryKind
+from core.dates import months_back
 from neglect_tool.scoring import AssessmentRow, EvidenceRow, score_evidence
 from neglect_tool.selectors import domain_codes, month_ends, score_history, scoring_config_active
+from safeguarding.case_views import CONTRIBUTIONS_ON_CHILD_PAGE
 
 from .test_child_page import record_concerns
 

@@ -576,7 +576,7 @@ def test_the_pdf_names_codes_and_shows_the_level_score_and_domains(client, alice
 
 def test_redaction_replaces_full_and_given_names_but_not_the_childs(db):
     from chronology.models import Adult
-    from chronology.views import Redactor
+    from safeguarding.case_views import Redactor
 
     adults = [Adult(pk=1, name="Dana Smith"), Adult(pk=2, name="Robin Jones")]
     redact = Redactor(adults, ["Robin Smith"])

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chronology import services
-from chronology.views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS, months_back
 from chronology.vocabulary import EntryKind
+from core.dates import months_back
 from escalation import tasks
 from escalation.models import ChildWatch
 from escalation.selectors import trend_stored
@@ -27,6 +27,7 @@ from neglect_tool.selectors import (
     score_history,
     scoring_config_and_domains,
 )
+from safeguarding.case_views import CONTRIBUTIONS_ON_CHILD_PAGE, TREND_MONTHS
 from tests.chronology.test_child_page_cost import CHILD_PAGE_QUERIES
 
 NEGLECT = ["neglect.nutrition", "neglect.hygiene", "neglect.clothing", "neglect.supervision"]

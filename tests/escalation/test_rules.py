@@ -10,9 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from agencies.models import AgencyKind, Role
 from chronology import services
-from chronology.concurrency import StaleVersion
 from chronology.models import Involvement
 from chronology.vocabulary import EntryKind
+from core.concurrency import StaleVersion
 from escalation import services as escalation
 from escalation.models import Alert, AlertStatus, Holiday, Notification
 from tests.factories import AgencyFactory, UserFactory

@@ -12,14 +12,14 @@ had ended would still say yes.
 
 from django.contrib.auth.backends import BaseBackend
 
+from .models import Child
+from .selectors import child_is_visible_to, child_is_writable_by
+
 CHILD_PERMISSIONS = frozenset({"chronology.view_child", "chronology.add_entry"})
 
 
 class InvolvementBackend(BaseBackend):
     def has_perm(self, user_obj, perm, obj=None) -> bool:
-        from chronology.models import Child
-        from chronology.selectors import child_is_visible_to, child_is_writable_by
-
         if obj is None or not isinstance(obj, Child) or perm not in CHILD_PERMISSIONS:
             return False
         if perm == "chronology.add_entry":
