@@ -14,13 +14,14 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.models import Agency, Role
+from agencies.models import Agency
 from agencies.services import service_account_get
 from core.pagination import api_paginate
 from core.responses import NoStoreMixin
 
 from . import interchange, services
 from .audit import audit_record
+from .imports import user_may_import
 from .selectors import (
     child_get_for_user,
     children_search,
@@ -300,7 +301,7 @@ class ImportApi(NoStoreMixin, APIView):
 
     @extend_schema(request=ImportInput, responses={201: ImportOutput})
     def post(self, request):
-        if request.user.role not in (Role.MANAGER, Role.SAFEGUARDING_LEAD):
+        if not user_may_import(request.user):
             from rest_framework.exceptions import PermissionDenied
 
             raise PermissionDenied("Only managers and safeguarding leads import files.")

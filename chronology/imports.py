@@ -38,6 +38,8 @@ PROGRESS_SECONDS = 6 * 60 * 60
 
 
 def user_may_import(user) -> bool:
+    """Who imports files: managers and safeguarding leads. The one home of the rule;
+    the API, the import page and the command all ask here."""
     return user.is_authenticated and user.role in IMPORT_ROLES
 
 

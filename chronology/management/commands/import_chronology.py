@@ -4,9 +4,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies.models import Agency, Role, User
+from agencies.models import Agency, User
 from agencies.services import service_account_get
 from chronology import interchange
+from chronology.imports import user_may_import
 
 FORMATS = {".json": "json", ".csv": "csv"}
 
@@ -54,7 +55,7 @@ class Command(BaseCommand):
         )
         if user is None:
             raise CommandError(f"No active user has the username '{options['user']}'.")
-        if user.agency_id != agency.pk or user.role not in (Role.MANAGER, Role.SAFEGUARDING_LEAD):
+        if user.agency_id != agency.pk or not user_may_import(user):
             raise CommandError(
                 f"{user.username} cannot import for {agency.code}: only its managers and "
                 "safeguarding leads can."
