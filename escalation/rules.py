@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from chronology.vocabulary import DecisionType, EntryKind
+from chronology.vocabulary import HARM_CATEGORIES, DecisionType, EntryKind
 from neglect_tool.scoring import LEVEL_NAMES, Score, ScoringRules, score_prepared, totals_on
 from neglect_tool.selectors import month_ends
 
@@ -32,21 +32,6 @@ from .working_time import next_school_day_start
 if TYPE_CHECKING:
     from chronology.models import Child
 
-# The order in which a harm names an episode: the gravest first.
-HARM_PRIORITY = [
-    "sexual_abuse",
-    "physical_abuse",
-    "emotional_abuse",
-    "domestic_abuse",
-    "neglect.supervision",
-    "neglect.home_conditions",
-    "neglect.nutrition",
-    "neglect.health",
-    "neglect.hygiene",
-    "neglect.clothing",
-    "neglect.education",
-    "neglect.emotional",
-]
 # Entries that record what professionals did rather than what the child lived.
 PROFESSIONAL_KINDS = {
     EntryKind.DECISION,
@@ -221,7 +206,9 @@ def _after(entries, floor):
 
 
 def _harm_key(categories: list[str]) -> str:
-    return next((c for c in HARM_PRIORITY if c in categories), categories[0] if categories else "")
+    return next(
+        (c for c in HARM_CATEGORIES if c in categories), categories[0] if categories else ""
+    )
 
 
 def _matching(entry: EntryFacts, categories) -> list[str]:
