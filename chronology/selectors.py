@@ -563,14 +563,6 @@ def timeline_rows_for_child(*, child: Child, start: datetime.date, end: datetime
     )
 
 
-def children_allocated_to(*, user) -> QuerySet[Child]:
-    """Children `user` may read whose case is currently allocated to them."""
-    current = Allocation.objects.filter(
-        child=OuterRef("pk"), worker_id=user.pk, ended_on__isnull=True
-    )
-    return children_visible_to(user=user).filter(Exists(current))
-
-
 def adults_named_for_child(*, child: Child) -> QuerySet[Adult]:
     """Adults linked to `child`, living in its household, or named on its entries."""
     named = Q(child_links__child=child) | Q(entry_rows__entry__child_rows__child=child)

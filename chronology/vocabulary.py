@@ -50,6 +50,34 @@ class Category(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# The one list of harms, gravest first: what the escalation rules watch for (a
+# child's words about any of them, a referral about any of them), and the order
+# in which a harm names an episode. The categories that describe the family's
+# circumstances rather than a harm to the child (substance misuse, risky adults,
+# missing and so on) count in the neglect score but are not on this list.
+HARM_CATEGORIES: tuple[str, ...] = tuple(
+    category.value
+    for category in (
+        Category.SEXUAL_ABUSE,
+        Category.PHYSICAL_ABUSE,
+        Category.EMOTIONAL_ABUSE,
+        Category.DOMESTIC_ABUSE,
+        Category.NEGLECT_SUPERVISION,
+        Category.NEGLECT_HOME_CONDITIONS,
+        Category.NEGLECT_NUTRITION,
+        Category.NEGLECT_HEALTH,
+        Category.NEGLECT_HYGIENE,
+        Category.NEGLECT_CLOTHING,
+        Category.NEGLECT_EDUCATION,
+        Category.NEGLECT_EMOTIONAL,
+    )
+)
+# The neglect categories, in the order the format lists them.
+NEGLECT_CATEGORIES: tuple[str, ...] = tuple(
+    category for category in Category.values if category.startswith("neglect.")
+)
+
+
 class Severity(models.IntegerChoices):
     MINOR = 1, "1 minor"
     MODERATE = 2, "2 moderate"

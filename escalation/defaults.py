@@ -5,17 +5,11 @@ set for neglect histories in general, not tuned to one case: Case Q is the
 check, not the target.
 """
 
-NEGLECT = [
-    "neglect.nutrition",
-    "neglect.hygiene",
-    "neglect.clothing",
-    "neglect.home_conditions",
-    "neglect.health",
-    "neglect.supervision",
-    "neglect.education",
-    "neglect.emotional",
-]
-HARM = ["sexual_abuse", "physical_abuse", "emotional_abuse", "domestic_abuse", *NEGLECT]
+from chronology.vocabulary import HARM_CATEGORIES, NEGLECT_CATEGORIES
+
+# Lists, as they are stored in the rules' parameters (JSON).
+NEGLECT = list(NEGLECT_CATEGORIES)
+HARM = list(HARM_CATEGORIES)
 LEADS = ["safeguarding_lead", "manager"]
 
 RULES = [

@@ -13,6 +13,7 @@ at what came after (the episode's floor).
 """
 
 import datetime
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from chronology.vocabulary import DecisionType, EntryKind
-from neglect_tool.patterns import lookback_month_ends, relapses_in
+from chronology.vocabulary import HARM_CATEGORIES, DecisionType, EntryKind
 from neglect_tool.scoring import LEVEL_NAMES, Score, ScoringRules, score_prepared, totals_on
+from neglect_tool.selectors import month_ends
 
 from .models import Rule, RuleType
 from .working_time import next_school_day_start
@@ -31,21 +32,6 @@ from .working_time import next_school_day_start
 if TYPE_CHECKING:
     from chronology.models import Child
 
-# The order in which a harm names an episode: the gravest first.
-HARM_PRIORITY = [
-    "sexual_abuse",
-    "physical_abuse",
-    "emotional_abuse",
-    "domestic_abuse",
-    "neglect.supervision",
-    "neglect.home_conditions",
-    "neglect.nutrition",
-    "neglect.health",
-    "neglect.hygiene",
-    "neglect.clothing",
-    "neglect.education",
-    "neglect.emotional",
-]
 # Entries that record what professionals did rather than what the child lived.
 PROFESSIONAL_KINDS = {
     EntryKind.DECISION,
@@ -220,7 +206,9 @@ def _after(entries, floor):
 
 
 def _harm_key(categories: list[str]) -> str:
-    return next((c for c in HARM_PRIORITY if c in categories), categories[0] if categories else "")
+    return next(
+        (c for c in HARM_CATEGORIES if c in categories), categories[0] if categories else ""
+    )
 
 
 def _matching(entry: EntryFacts, categories) -> list[str]:
@@ -575,6 +563,61 @@ def referral_no_decision(rule: Rule, ctx: Context) -> list[Finding]:
             f"{finding.started_on:%Y-%m-%d} with no decision within {p['days']} days"
         )
     return list(by_agency.values())
+
+
+# --- improvement not sustained ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relapse:
+    """An improvement that did not last: the score fell from a peak, then came back."""
+
+    peak_on: datetime.date
+    peak: Decimal
+    fell_on: datetime.date
+    fell_to: Decimal
+    returned_on: datetime.date
+
+
+@functools.lru_cache(maxsize=64)  # a sweep asks the same question for every child
+def lookback_month_ends(as_of: datetime.date, lookback_months: int) -> tuple[datetime.date, ...]:
+    """The month ends of the `lookback_months` before `as_of`, and `as_of` itself last."""
+    start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - lookback_months, 12)
+    return tuple(month_ends(datetime.date(start_year, start_month + 1, 1), as_of))
+
+
+def relapses_in(
+    months: Sequence[datetime.date],
+    totals: list[Decimal],
+    *,
+    within_months: int = 6,
+    min_fall: Decimal = Decimal("0.2"),
+) -> list[Relapse]:
+    """Each time the month-end totals fell by at least `min_fall` (a fraction)
+    from a peak and then came back to the peak within `within_months` of the
+    fall: improvement taken at face value that did not hold (disguised
+    compliance, over-optimism). A fall that lasts longer than `within_months`
+    counts as a real improvement, and the watch starts again from there. Pure,
+    so the engine runs it over totals it has already worked out."""
+    relapses = []
+    peak_index, fell_index = 0, None
+    for index, total in enumerate(totals):
+        peak = totals[peak_index]
+        if fell_index is None:
+            if total >= peak:
+                peak_index = index
+            elif peak > 0 and total <= peak * (1 - min_fall):
+                fell_index = index
+        elif total >= peak:
+            relapses.append(
+                Relapse(
+                    months[peak_index], peak, months[fell_index], totals[fell_index], months[index]
+                )
+            )
+            peak_index, fell_index = index, None
+        elif index - fell_index > within_months:
+            peak_index, fell_index = index, None
+    return relapses
 
 
 def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:

@@ -250,17 +250,6 @@ def neglect_map(
     }
 
 
-def household_neglect_maps(
-    children: list[Child],
-    start: datetime.date,
-    end: datetime.date,
-    config: ScoringConfig | None = None,
-) -> list[dict]:
-    """Siblings' maps side by side, over the same months. `children` must already be
-    scoped to the user (chronology.selectors.children_visible_to)."""
-    return [neglect_map(child, start, end, config) for child in children]
-
-
 # The most children a scoring preview scores on a page request (two queries a
 # batch of BATCH_SIZE): enough for a county's children under a plan or watched
 # closely, bounded so that the page answers in seconds.

@@ -43,9 +43,10 @@ def _period(request) -> tuple[str, datetime.date, datetime.date]:
 
 
 def household_maps(children: list, start: datetime.date, end: datetime.date) -> list[dict]:
-    """neglect_tool.selectors.household_neglect_maps in four queries, however many
-    siblings: the evidence of all of them is fetched at once and fed to the same
-    scoring arithmetic (tests check that both give the same maps)."""
+    """Siblings' maps side by side, over the same months, in four queries however
+    many siblings: the evidence of all of them is fetched at once and fed to the
+    same scoring arithmetic as neglect_map (tests check that both give the same
+    maps). `children` must already be scoped to the user."""
     config = scoring_config_active()
     domains = list(Domain.objects.filter(is_active=True))
     codes = [d.code for d in domains]

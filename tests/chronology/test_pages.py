@@ -18,7 +18,7 @@ from chronology import services
 from chronology.models import AuditEvent, Entry, NotificationAck
 from chronology.vocabulary import EntryKind, Status
 from escalation.services import child_evaluate
-from neglect_tool.selectors import household_neglect_maps
+from neglect_tool.selectors import neglect_map
 from neglect_tool.views import household_maps
 from tests.factories import UserFactory
 
@@ -466,13 +466,14 @@ def test_the_household_map_shows_only_siblings_the_user_may_see(client, alice, b
     assert "Robin Synthetic" in page and "Sky" not in page
 
 
-def test_batched_household_maps_match_the_selector(alice, child, sibling):
+def test_batched_household_maps_match_each_childs_map(alice, child, sibling):
     record_concerns(alice, child, 30, start=datetime.date(2025, 1, 1))
     record_concerns(alice, sibling, 10, start=datetime.date(2025, 6, 1))
     start, end = datetime.date(2025, 1, 1), datetime.date(2026, 6, 30)
-    assert household_maps([child, sibling], start, end) == household_neglect_maps(
-        [child, sibling], start, end
-    )
+    assert household_maps([child, sibling], start, end) == [
+        neglect_map(child, start, end),
+        neglect_map(sibling, start, end),
+    ]
 
 
 def test_the_handover_shows_plans_referrals_outcomes_words_and_allocations(

@@ -18,9 +18,9 @@ from chronology.vocabulary import EntryKind
 from core.dates import months_back
 from escalation import tasks
 from escalation.models import ChildWatch
+from escalation.rules import lookback_month_ends
 from escalation.selectors import trend_stored
 from escalation.services import child_evaluate
-from neglect_tool.patterns import lookback_month_ends
 from neglect_tool.selectors import (
     child_score,
     month_ends,

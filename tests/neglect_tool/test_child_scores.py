@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from chronology import services
 from chronology.vocabulary import EntryKind
-from neglect_tool import patterns
 from neglect_tool import services as config_services
 from neglect_tool.models import ConfigStatus, ScoringConfig
 from neglect_tool.selectors import child_score, neglect_map, score_history, scores_for_children
@@ -148,59 +147,6 @@ def test_the_neglect_map_has_a_cell_per_domain_and_month(alice, child):
     nutrition = next(r for r in grid["rows"] if r["domain"].code == "nutrition")
     assert nutrition["cells"][0] == 0 and nutrition["cells"][1] > nutrition["cells"][3] > 0
     assert len(grid["rows"]) == 9
-
-
-def test_improvement_that_is_not_sustained_is_found(alice, bob, child):
-    # Three bursts of concerns, each followed by a quiet spell: the level falls, then returns.
-    for burst_start in [D(2024, 1, 1), D(2024, 7, 1), D(2025, 1, 1)]:
-        for week in range(4):
-            day = burst_start + datetime.timedelta(weeks=week)
-            concern(bob, [child], day, "neglect.nutrition", severity=3)
-            concern(alice, [child], day, "neglect.hygiene", severity=3)
-    relapses = patterns.improvement_not_sustained(child, D(2025, 3, 1), within_months=6)
-    assert len(relapses) >= 2
-    assert all(r.fell_to <= r.peak * Decimal("0.8") for r in relapses)
-
-
-def test_turnover_counts_allocations_in_the_last_twelve_months(alice, mallory, child):
-    for month in [1, 3, 6, 9]:
-        services.worker_allocate(actor=mallory, child=child, team=f"T{month}", on=D(2025, month, 1))
-    assert len(patterns.allocation_changes(child, D(2025, 12, 31))) == 4
-    assert len(patterns.allocation_changes(child, D(2026, 4, 1))) == 2
-
-
-def test_the_childs_voice_about_harm_is_listed_in_date_order(bob, child):
-    services.entry_record(
-        actor=bob,
-        children=[child],
-        kind=EntryKind.CHILD_VOICE,
-        event_date=D(2026, 3, 1),
-        categories=["physical_abuse"],
-        summary="Told her teacher",
-        child_words="Mum hits me with a shoe",
-    )
-    services.entry_record(
-        actor=bob,
-        children=[child],
-        kind=EntryKind.CHILD_VOICE,
-        event_date=D(2026, 1, 1),
-        categories=["other"],
-        summary="Talked about a pet",
-    )
-    said = patterns.child_voice_about_harm(child, D(2026, 12, 1))
-    assert [e.child_words for e in said] == ["Mum hits me with a shoe"]
-
-
-def test_risky_adults_linked_to_the_child_are_found(alice, child):
-    services.adult_link(
-        actor=alice,
-        child=child,
-        relationship="visitor",
-        name="Unknown male",
-        known_to_police_or_probation=True,
-    )
-    services.adult_link(actor=alice, child=child, relationship="aunt", name="Aunt")
-    assert [a.name for a in patterns.risky_adults(child)] == ["Unknown male"]
 
 
 def test_a_new_scoring_version_is_a_draft_until_activated_and_the_old_one_stays(ada, alice, child):
