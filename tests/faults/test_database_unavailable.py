@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from chronology import apis, services, views
+from chronology import apis, services
 from chronology.models import Entry
-from safeguarding import security
+from safeguarding import case_views, security
 from safeguarding.db_errors import DETAIL, RETRY_AFTER_SECONDS
 from tests.factories import api_key_for
 
@@ -108,7 +108,7 @@ def test_a_page_that_loses_the_database_is_the_503_page(
     client, alice, child, monkeypatch, error_class
 ):
     client.force_login(alice)
-    monkeypatch.setattr(views, "child_get_for_user", raises(error_class))
+    monkeypatch.setattr(case_views, "child_get_for_user", raises(error_class))
     response = client.get(reverse("child_detail", args=[child.public_id]))
     assert_clean_page(response)
     # It passed the middlewares inside ours, so it has their headers too.
@@ -141,7 +141,7 @@ def test_a_session_api_call_that_loses_the_database_in_a_middleware_is_json(
 def test_other_errors_are_still_a_500(alice, child, monkeypatch):
     client = Client(raise_request_exception=False)
     client.force_login(alice)
-    monkeypatch.setattr(views, "child_get_for_user", raises(RuntimeError))
+    monkeypatch.setattr(case_views, "child_get_for_user", raises(RuntimeError))
     response = client.get(reverse("child_detail", args=[child.public_id]))
     assert response.status_code == 500
     assert "Retry-After" not in response
