@@ -62,13 +62,6 @@ def printable(value: str) -> str:
     return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", value)
 
 
-def validate_storable_text(value: str) -> None:
-    """A Django validator for text fields: no NUL, no lone surrogate."""
-    problem = text_problem(value)
-    if problem:
-        raise ValidationError(f"The text {problem}.", code="unstorable_text")
-
-
 def storable_text_errors(fields: dict[str, str | None]) -> dict[str, str]:
     """For the services: field name -> message for each value that cannot be stored."""
     return {
