@@ -12,7 +12,6 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db.models import (
     BooleanField,
-    CharField,
     Count,
     DateField,
     Exists,
@@ -27,7 +26,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -403,30 +402,6 @@ def chronology_rows(entries, *, newest_first=True, category_list=False):
     return entries.annotate(
         children_count=Coalesce(Subquery(shared, output_field=IntegerField()), 0)
     ).order_by(*order)
-
-
-def scoring_rows_for_child(*, child: Child, until: datetime.date, kinds) -> list[tuple]:
-    """(public id as a string, event date, agency code, kind, severity,
-    scores, [categories in the order given]) of each standing entry about `child`
-    dated up to `until` whose kind is in `kinds`, as plain values in one query: what
-    neglect scoring reads.
-
-    The categories are gathered per entry through their index. Joining the category
-    table instead lets PostgreSQL choose to scan all of it (230 ms for a child with
-    5,000 entries among 2 million); gathered, it is a few ms."""
-    about = EntryChild.objects.filter(entry=OuterRef("pk"), child=child)
-    rows = (
-        Entry.objects.current()
-        .filter(Exists(about), event_date__lte=until, kind__in=list(kinds))
-        .order_by()
-    )
-    # The public id as text: scoring keeps it as a string anyway.
-    rows = rows.annotate(public_id_text=Cast("public_id", output_field=CharField()))
-    fields = ("public_id_text", "event_date", "agency__code", "kind", "severity", "scores")
-    codes = EntryCategory.objects.filter(entry=OuterRef("pk")).order_by("id").values("category")
-    return list(
-        rows.annotate(category_list=ArraySubquery(codes)).values_list(*fields, "category_list")
-    )
 
 
 def child_words_for_child(*, child: Child) -> QuerySet[Entry]:

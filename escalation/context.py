@@ -2,9 +2,10 @@
 
 The same dozen queries serve one child or five hundred: entries come back as
 plain tuples (`EntryFacts`), never as model objects, and the neglect score is
-worked out from those same rows, so a child's chronology is read once per
-evaluation. `contexts_load` must run inside the evaluation's transaction, with
-the children's rows and watches already locked (escalation.services).
+worked out from the rows neglect_tool's one loader (`evidence_for_children`)
+gives every page, so an alert and the page it links to show the same score.
+`contexts_load` must run inside the evaluation's transaction, with the children's
+rows and watches already locked (escalation.services).
 """
 
 import datetime
@@ -25,15 +26,13 @@ from chronology.models import (
     EntryChild,
     StatusPeriod,
 )
-from chronology.vocabulary import EntryKind
 from neglect_tool.scoring import (
-    AssessmentRow,
-    EvidenceRow,
     evidence_key,
     level_held_since,
     prepare_evidence,
     score_prepared,
 )
+from neglect_tool.selectors import evidence_for_children
 
 from .models import UNRESOLVED, Alert, AlertEvidence, AlertStatus, ChildWatch, Holiday
 from .rules import Context, EntryFacts
@@ -164,27 +163,6 @@ def _entries_by_child(child_ids: list[int], today: datetime.date) -> dict[int, l
     return by_child
 
 
-def _evidence_rows(entries: list[EntryFacts], config):
-    """The scoring rows of the entries: the same rows neglect_tool.selectors reads."""
-    evidence, assessments = [], []
-    for entry in entries:
-        if entry.kind == EntryKind.ASSESSMENT and entry.scores:
-            assessments.append(AssessmentRow(entry.public_id, entry.event_date, entry.scores))
-        if entry.kind in config.kind_factors:
-            for category in entry.categories:
-                evidence.append(
-                    EvidenceRow(
-                        entry.public_id,
-                        entry.event_date,
-                        entry.agency_code,
-                        entry.kind,
-                        entry.severity,
-                        category,
-                    )
-                )
-    return evidence, assessments
-
-
 def contexts_load(
     children: list[Child],
     watches: dict[int, ChildWatch],
@@ -198,6 +176,9 @@ def contexts_load(
     today = timezone.localtime(now).date()
     ids = [child.pk for child in children]
     entries = _entries_by_child(ids, today)
+    # The score's rows come from neglect_tool's one loader. The children are locked,
+    # so no entry about them commits between the two reads.
+    evidence = evidence_for_children(ids, until=today, config=config)
 
     periods = defaultdict(list)
     for period in StatusPeriod.objects.filter(child_id__in=ids).order_by("started_on", "id"):
@@ -235,8 +216,9 @@ def contexts_load(
     contexts = {}
     for child in children:
         child_entries = entries.get(child.pk, [])
-        evidence, assessments = _evidence_rows(child_entries, config)
-        prepared = prepare_evidence(evidence, rules=config, domains=domains)
+        found = evidence[child.pk]
+        assessments = found.assessments
+        prepared = prepare_evidence(found.rows, rules=config, domains=domains)
         # Unexplained: only a level rule that fires lists the contributions
         # (Context.explained_score), and listing them for every child cost more
         # than the sum.

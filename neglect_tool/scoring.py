@@ -15,8 +15,9 @@ Each contribution is rounded to 0.001 as a Decimal, and the score is the exact s
 of the contributions, so an explanation always adds up to the number shown. The
 arithmetic does not depend on the order rows arrive in.
 
-This module knows nothing of the database: `neglect_tool.selectors` fetches rows
-for one child or for many, and both call `score_evidence`, so they always agree.
+This module knows nothing of the database: `neglect_tool.selectors.evidence_for_children`
+loads the rows, for every page and for escalation alike, and every value comes
+from `weigh`, so a total, a trend and an explanation cannot disagree.
 """
 
 import bisect
@@ -127,6 +128,17 @@ def decay_factor(age_days: int, half_life_days: int) -> float:
     return 0.5 ** (age_days / half_life_days)
 
 
+def weigh(item: "PreparedRow", day: int, factor: float, half_life: int) -> tuple[int, float, float]:
+    """What a prepared row contributes on `day` (an ordinal): (the value in whole
+    thousandths, the decay, the corroboration factor). The one place the score's
+    arithmetic is written; every total and every explanation comes from here."""
+    decay = decay_factor(day - item.ordinal, half_life)
+    corroboration = (
+        factor if item.corroborated_from is not None and item.corroborated_from <= day else 1.0
+    )
+    return thousandths(item.base * decay * corroboration), decay, corroboration
+
+
 @dataclass(frozen=True)
 class PreparedRow:
     """An evidence row with everything that does not depend on the scoring date
@@ -216,14 +228,11 @@ def score_prepared(
     # far cheaper than a Decimal for every row.
     by_domain = dict.fromkeys(domains, 0)
     contributions = []
+    half_life = rules.half_life_days
     for item in prepared:
         if item.ordinal > day:
             continue
-        decay = decay_factor(day - item.ordinal, rules.half_life_days)
-        corroborated = item.corroborated_from is not None and item.corroborated_from <= day
-        corroboration = factor if corroborated else 1.0
-        # Multiplied in the same order as ever, so the float, and its rounding, agree.
-        value = thousandths(item.base * decay * corroboration)
+        value, decay, corroboration = weigh(item, day, factor, half_life)
         if value <= 0:
             continue
         by_domain[item.rule["domain"]] += value
@@ -272,8 +281,8 @@ def totals_on(
     domains: list[str],
 ) -> list[Decimal]:
     """score_prepared(..., as_of=day).total for each of `days`, to the last place,
-    in one pass over the rows: the not-sustained rule asks for 25 month ends of
-    every child at every sweep, and this is its inner loop."""
+    without building a Score a day: the not-sustained rule asks for every month end
+    of its look-back at each evaluation, and the child's page for a trend."""
     ordinals = [day.toordinal() for day in days]
     sums = [0] * len(days)
     factor = float(rules.corroboration_factor)
@@ -282,16 +291,7 @@ def totals_on(
         for index, day in enumerate(ordinals):
             if item.ordinal > day:
                 continue
-            # The same expression, in the same order, as decay_factor and score_prepared.
-            decay = 0.5 ** ((day - item.ordinal) / half_life)
-            corroborated = item.corroborated_from is not None and item.corroborated_from <= day
-            value = item.base * decay * (factor if corroborated else 1.0)
-            # thousandths(value), inlined: this line runs ten million times a sweep.
-            scaled = value * 1000.0
-            if abs(scaled - math.floor(scaled) - 0.5) > 1e-6:
-                rounded = round(scaled)
-            else:
-                rounded = thousandths(value)
+            rounded = weigh(item, day, factor, half_life)[0]
             if rounded > 0:
                 sums[index] += rounded
     for index, on in enumerate(days):

@@ -2,20 +2,21 @@
 
 These functions take children the caller has already fetched through
 chronology.selectors (which scope every read to the user); they do no access
-checks of their own. Both `child_score` and `scores_for_children` feed the same
-rows to `scoring.score_evidence`, so they cannot disagree.
+checks of their own. Every score, here and in escalation's evaluations, is worked
+out from the rows `evidence_for_children` loads, by `scoring`'s arithmetic, so
+no two pages can disagree about a child.
 """
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, Exists, OuterRef
+from django.db.models.functions import Cast
 
-from chronology.models import Amendment, Child, EntryChild
-from chronology.selectors import scoring_rows_for_child
+from chronology.models import Amendment, Child, EntryCategory, EntryChild
 from chronology.vocabulary import EntryKind
 
 from .models import ConfigStatus, Domain, ScoringConfig
@@ -47,48 +48,71 @@ def domain_codes() -> list[str]:
     return list(Domain.objects.filter(is_active=True).values_list("code", flat=True))
 
 
-def _current_entry_rows(child_ids: Iterable[int], as_of: datetime.date, kinds: Iterable[str]):
-    """(child id, entry id, date, agency code, kind, severity, category) for each
-    category of each standing entry about the children, up to `as_of`: one query."""
+@dataclass
+class Evidence:
+    """What one child's score rests on: a row for each category of each standing
+    entry of a scored kind, and each standing assessment with grades."""
+
+    rows: list[EvidenceRow] = field(default_factory=list)
+    assessments: list[AssessmentRow] = field(default_factory=list)
+
+
+def evidence_for_children(
+    child_ids: Iterable[int], *, until: datetime.date, config: ScoringConfig
+) -> dict[int, Evidence]:
+    """{child id: Evidence} for each of the children, dated up to `until`, in one
+    query: the one loader of scoring evidence, used by the child's pages, the maps,
+    the API and escalation's evaluations, so what counts is written once.
+
+    A standing entry is one no amendment supersedes (Entry.objects.current). The
+    categories are gathered per entry through their index: joining the category
+    table instead lets PostgreSQL choose to scan all of it for a child with a long
+    chronology."""
+    ids = list(child_ids)
+    evidence = {child_id: Evidence() for child_id in ids}
+    if not ids:
+        return evidence
     superseded = Amendment.objects.filter(entry=OuterRef("entry"))
-    return (
+    categories = EntryCategory.objects.filter(entry=OuterRef("entry")).order_by("id")
+    links = (
         EntryChild.objects.filter(
-            child_id__in=list(child_ids),
-            entry__event_date__lte=as_of,
-            entry__kind__in=list(kinds),
-            entry__category_rows__isnull=False,
+            child_id__in=ids,
+            entry__event_date__lte=until,
+            entry__kind__in=[*config.kind_factors, EntryKind.ASSESSMENT],
         )
         .exclude(Exists(superseded))
+        .order_by()
+        # Text, not a UUID object per row: scoring keeps the id as a string.
+        .annotate(
+            public_id_text=Cast("entry__public_id", output_field=CharField()),
+            category_list=ArraySubquery(categories.values("category")),
+        )
         .values_list(
             "child_id",
-            "entry__public_id",
+            "public_id_text",
             "entry__event_date",
             "entry__agency__code",
             "entry__kind",
             "entry__severity",
-            "entry__category_rows__category",
+            "entry__scores",
+            "category_list",
         )
     )
-
-
-def _assessment_rows(child_ids: Iterable[int], as_of: datetime.date):
-    superseded = Amendment.objects.filter(entry=OuterRef("entry"))
-    return (
-        EntryChild.objects.filter(
-            child_id__in=list(child_ids),
-            entry__event_date__lte=as_of,
-            entry__kind=EntryKind.ASSESSMENT,
-            entry__scores__isnull=False,
-        )
-        .exclude(Exists(superseded))
-        .values_list("child_id", "entry__public_id", "entry__event_date", "entry__scores")
-    )
+    for child_id, entry_id, day, agency, kind, severity, scores, codes in links:
+        found = evidence[child_id]
+        if kind == EntryKind.ASSESSMENT and scores:
+            found.assessments.append(AssessmentRow(entry_id, day, scores))
+        if kind in config.kind_factors:
+            found.rows.extend(
+                EvidenceRow(entry_id, day, agency, kind, severity, category) for category in codes
+            )
+    return evidence
 
 
 def scores_for_children(
     children: Iterable[Child | int], as_of: datetime.date, config: ScoringConfig | None = None
 ) -> dict[int, Score]:
-    """Score many children at once: two queries per batch of BATCH_SIZE children,
+    """Score many children at once: one query per batch of BATCH_SIZE children,
     never one per child. Returns {child id: Score}."""
     config = config or scoring_config_active()
     domains = domain_codes()
@@ -96,23 +120,9 @@ def scores_for_children(
     results: dict[int, Score] = {}
     for start in range(0, len(child_ids), BATCH_SIZE):
         batch = child_ids[start : start + BATCH_SIZE]
-        evidence: dict[int, list[EvidenceRow]] = defaultdict(list)
-        for child_id, entry_id, day, agency, kind, severity, category in _current_entry_rows(
-            batch, as_of, config.kind_factors
-        ):
-            evidence[child_id].append(
-                EvidenceRow(str(entry_id), day, agency, kind, severity, category)
-            )
-        assessments: dict[int, list[AssessmentRow]] = defaultdict(list)
-        for child_id, entry_id, day, scores in _assessment_rows(batch, as_of):
-            assessments[child_id].append(AssessmentRow(str(entry_id), day, scores))
-        for child_id in batch:
+        for child_id, found in evidence_for_children(batch, until=as_of, config=config).items():
             results[child_id] = score_evidence(
-                evidence[child_id],
-                assessments[child_id],
-                as_of=as_of,
-                rules=config,
-                domains=domains,
+                found.rows, found.assessments, as_of=as_of, rules=config, domains=domains
             )
     return results
 
@@ -127,31 +137,17 @@ def scoring_config_and_domains() -> tuple[ScoringConfig, list[str]]:
     return config, list(config.active_domains)
 
 
-def _evidence_for_child(child: Child, as_of: datetime.date, config: ScoringConfig):
-    """The same rows as _current_entry_rows, fetched from the child's side as plain
-    values in one query (chronology.selectors.scoring_rows_for_child): for a
-    chronology of 5,000 entries, a fraction of the time Entry objects would take."""
-    evidence: list[EvidenceRow] = []
-    assessments: list[AssessmentRow] = []
-    kinds = {*config.kind_factors, EntryKind.ASSESSMENT}
-    for entry_id, day, agency, kind, severity, scores, categories in scoring_rows_for_child(
-        child=child, until=as_of, kinds=kinds
-    ):
-        if kind == EntryKind.ASSESSMENT and scores:
-            assessments.append(AssessmentRow(str(entry_id), day, scores))
-        if kind in config.kind_factors:
-            evidence.extend(
-                EvidenceRow(str(entry_id), day, agency, kind, severity, category)
-                for category in categories
-            )
-    return evidence, assessments
+def _evidence_for_child(child: Child, until: datetime.date, config: ScoringConfig) -> Evidence:
+    return evidence_for_children([child.pk], until=until, config=config)[child.pk]
 
 
 def child_score(child: Child, as_of: datetime.date, config: ScoringConfig | None = None) -> Score:
     """One child's score as of a date, with every contribution that makes it up."""
     config = config or scoring_config_active()
-    evidence, assessments = _evidence_for_child(child, as_of, config)
-    return score_evidence(evidence, assessments, as_of=as_of, rules=config, domains=domain_codes())
+    found = _evidence_for_child(child, as_of, config)
+    return score_evidence(
+        found.rows, found.assessments, as_of=as_of, rules=config, domains=domain_codes()
+    )
 
 
 def month_ends(start: datetime.date, end: datetime.date) -> list[datetime.date]:
@@ -185,14 +181,18 @@ def score_history(
         config, domains = scoring_config_and_domains()
     else:
         domains = domain_codes()
-    evidence, assessments = _evidence_for_child(child, max(days), config)
-    prepared = prepare_evidence(evidence, rules=config, domains=domains)
+    found = _evidence_for_child(child, max(days), config)
+    return _history(found, days, config, domains, explain_last, explain_up_to)
+
+
+def _history(found, days, config, domains, explain_last=False, explain_up_to=None) -> list[Score]:
+    prepared = prepare_evidence(found.rows, rules=config, domains=domains)
     if explain_up_to is not None and len(prepared) > explain_up_to:
         explain_last = False
     return [
         score_prepared(
             prepared,
-            assessments,
+            found.assessments,
             as_of=day,
             rules=config,
             domains=domains,
@@ -217,14 +217,48 @@ def score_with_trend(
     caller has them, as scoring_config_and_domains() gives them."""
     if config is None or domains is None:
         config, domains = scoring_config_and_domains()
-    evidence, assessments = _evidence_for_child(child, max(days), config)
-    prepared = prepare_evidence(evidence, rules=config, domains=domains)
+    found = _evidence_for_child(child, max(days), config)
+    prepared = prepare_evidence(found.rows, rules=config, domains=domains)
     explain = explain_up_to is None or len(prepared) <= explain_up_to
     last = score_prepared(
-        prepared, assessments, as_of=days[-1], rules=config, domains=domains, explain=explain
+        prepared, found.assessments, as_of=days[-1], rules=config, domains=domains, explain=explain
     )
-    earlier = totals_on(prepared, assessments, days[:-1], rules=config, domains=domains)
+    earlier = totals_on(prepared, found.assessments, days[:-1], rules=config, domains=domains)
     return [*earlier, last.total], last
+
+
+def neglect_maps(
+    children: list[Child],
+    start: datetime.date,
+    end: datetime.date,
+    config: ScoringConfig | None = None,
+) -> list[dict]:
+    """For each child, a domain × month grid of domain scores (as at each month's
+    end), over the same months, from one fetch of all the children's evidence:
+    a child's own map and the household's siblings side by side alike.
+    `children` must already be scoped to the user."""
+    config = config or scoring_config_active()
+    domains = list(Domain.objects.filter(is_active=True))
+    codes = [d.code for d in domains]
+    months = month_ends(start, end)
+    evidence = evidence_for_children([c.pk for c in children], until=end, config=config)
+    maps = []
+    for child in children:
+        history = _history(evidence[child.pk], months, config, codes)
+        maps.append(
+            {
+                "child": child,
+                "months": months,
+                "domains": domains,
+                "rows": [
+                    {"domain": d, "cells": [score.by_domain.get(d.code) for score in history]}
+                    for d in domains
+                ],
+                "levels": [score.level for score in history],
+                "totals": [score.total for score in history],
+            }
+        )
+    return maps
 
 
 def neglect_map(
@@ -233,21 +267,8 @@ def neglect_map(
     end: datetime.date,
     config: ScoringConfig | None = None,
 ) -> dict:
-    """A domain × month grid of domain scores (as at each month's end)."""
-    months = month_ends(start, end)
-    history = score_history(child, months, config)
-    domains = list(Domain.objects.filter(is_active=True))
-    return {
-        "child": child,
-        "months": months,
-        "domains": domains,
-        "rows": [
-            {"domain": d, "cells": [score.by_domain.get(d.code) for score in history]}
-            for d in domains
-        ],
-        "levels": [score.level for score in history],
-        "totals": [score.total for score in history],
-    }
+    """A domain × month grid of the child's domain scores (as at each month's end)."""
+    return neglect_maps([child], start, end, config)[0]
 
 
 # The most children a scoring preview scores on a page request (two queries a

@@ -3,7 +3,6 @@ siblings side by side. Children are fetched through chronology.selectors, so a c
 that is not the user's is a 404; each child shown is audited as viewed."""
 
 import datetime
-from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,14 +19,7 @@ from core.dates import months_back
 from .charts import BANDS, heat_map, timeline
 from .forms import AssessmentForm
 from .models import Domain
-from .scoring import AssessmentRow, EvidenceRow, score_evidence
-from .selectors import (
-    _assessment_rows,
-    _current_entry_rows,
-    month_ends,
-    neglect_map,
-    scoring_config_active,
-)
+from .selectors import neglect_map, neglect_maps
 from .services import assessment_record
 
 PERIODS = {"12": 12, "24": 24, "36": 36, "60": 60}
@@ -40,48 +32,6 @@ def _period(request) -> tuple[str, datetime.date, datetime.date]:
         key = DEFAULT_PERIOD
     today = timezone.localdate()
     return key, months_back(today, PERIODS[key]), today
-
-
-def household_maps(children: list, start: datetime.date, end: datetime.date) -> list[dict]:
-    """Siblings' maps side by side, over the same months, in four queries however
-    many siblings: the evidence of all of them is fetched at once and fed to the
-    same scoring arithmetic as neglect_map (tests check that both give the same
-    maps). `children` must already be scoped to the user."""
-    config = scoring_config_active()
-    domains = list(Domain.objects.filter(is_active=True))
-    codes = [d.code for d in domains]
-    months = month_ends(start, end)
-    ids = [child.pk for child in children]
-    evidence: dict[int, list[EvidenceRow]] = defaultdict(list)
-    for child_id, entry_id, day, agency, kind, severity, category in _current_entry_rows(
-        ids, end, config.kind_factors
-    ):
-        evidence[child_id].append(EvidenceRow(str(entry_id), day, agency, kind, severity, category))
-    assessments: dict[int, list[AssessmentRow]] = defaultdict(list)
-    for child_id, entry_id, day, scores in _assessment_rows(ids, end):
-        assessments[child_id].append(AssessmentRow(str(entry_id), day, scores))
-    maps = []
-    for child in children:
-        history = [
-            score_evidence(
-                evidence[child.pk], assessments[child.pk], as_of=day, rules=config, domains=codes
-            )
-            for day in months
-        ]
-        maps.append(
-            {
-                "child": child,
-                "months": months,
-                "domains": domains,
-                "rows": [
-                    {"domain": d, "cells": [score.by_domain.get(d.code) for score in history]}
-                    for d in domains
-                ],
-                "levels": [score.level for score in history],
-                "totals": [score.total for score in history],
-            }
-        )
-    return maps
 
 
 def _legend():
@@ -129,7 +79,7 @@ def household_map(request, public_id):
     with transaction.atomic(savepoint=False):
         period, start, end = _period(request)
         children = [child, *siblings_visible_to(user=request.user, child=child)]
-        maps = household_maps(children, start, end)
+        maps = neglect_maps(children, start, end)
         for shown in children:
             audit_record(
                 actor=request.user,

@@ -19,7 +19,7 @@ from chronology.models import AuditEvent, Entry, NotificationAck
 from chronology.vocabulary import EntryKind, Status
 from escalation.services import child_evaluate
 from neglect_tool.selectors import neglect_map
-from neglect_tool.views import household_maps
+from neglect_tool.selectors import neglect_maps
 from tests.factories import UserFactory
 
 from .test_child_page import record_concerns
@@ -470,7 +470,7 @@ def test_batched_household_maps_match_each_childs_map(alice, child, sibling):
     record_concerns(alice, child, 30, start=datetime.date(2025, 1, 1))
     record_concerns(alice, sibling, 10, start=datetime.date(2025, 6, 1))
     start, end = datetime.date(2025, 1, 1), datetime.date(2026, 6, 30)
-    assert household_maps([child, sibling], start, end) == [
+    assert neglect_maps([child, sibling], start, end) == [
         neglect_map(child, start, end),
         neglect_map(sibling, start, end),
     ]
