@@ -5,7 +5,7 @@ Environment: DATABASE_URL (the bench's own database, default chronology_bench),
 REDIS_URL, BENCH_CHILDREN (100000), BENCH_RUNS (5, runs per figure; the full
 sweep runs BENCH_SWEEP_RUNS, 3), BENCH_SWEEP_CHILDREN (sweep only the first N
 children), BENCH_REBUILD=1 to build afresh, BENCH_ONLY to measure a subset of
-sweep,incremental,pages,ingest,latency, BENCH_RESULTS (another output file).
+sweep,nightly,incremental,pages,ingest,latency, BENCH_RESULTS (another output file).
 """
 
 import datetime
@@ -325,6 +325,74 @@ def measure_sweep(info: dict) -> dict:
         "alerts": sql("SELECT count(*) FROM escalation_alert")[0][0],
         **alert_burden(info),
     }
+
+
+NEXT_DAYS_SQL = """
+SELECT (next_check_at AT TIME ZONE %s)::date AS day, count(*)
+FROM escalation_childwatch
+WHERE next_check_at > %s AND next_check_at <= %s AND child_id <= %s
+GROUP BY 1 ORDER BY 1
+"""
+
+
+def measure_nightly(full_seconds: float | None) -> dict:
+    """A night without the re-sweep of the county: only the children whose own
+    moment (escalation.md, "When a child is evaluated") falls within the next 24
+    hours are due. They are made due now, as the passing day would make them, and
+    swept by the app's own task on a real worker; evaluated today, each works out
+    the same moment again, so every run sweeps the same children. Also counted:
+    how many children fall due on each of the next 30 days, the busiest of which
+    (a month start, when the not-sustained look-back moves) is reported too."""
+    from django.conf import settings
+
+    scope = SWEEP_CHILDREN or 2**62
+    children = sql("SELECT count(*) FROM escalation_childwatch WHERE child_id <= %s", [scope])[0][0]
+    now = timezone.now()
+    by_day = sql(NEXT_DAYS_SQL, [settings.TIME_ZONE, now, now + datetime.timedelta(days=30), scope])
+    busiest = max((count for _, count in by_day), default=0)
+    runs, evaluated = [], 0
+    for run in range(SWEEP_RUNS):
+        sql(
+            "UPDATE escalation_childwatch SET next_check_at = now() - interval '1 minute' "
+            "WHERE next_check_at <= now() + interval '1 day' AND child_id <= %s",
+            [scope],
+        )
+        evaluated, seconds = sweep_until_done()
+        runs.append(seconds)
+        log(f"night {run + 1}: {evaluated} of {children} children due, {seconds:.2f} s")
+    seconds = median_of(runs)
+    return {
+        "seconds": round(seconds, 3),
+        "children_evaluated": evaluated,
+        "fraction_of_children": round(evaluated / children, 4),
+        "fraction_of_full": round(seconds / full_seconds, 4) if full_seconds else None,
+        "busiest_of_next_30_days": {
+            "children": busiest,
+            "fraction_of_children": round(busiest / children, 4),
+        },
+        "runs": [round(r, 3) for r in runs],
+    }
+
+
+def scaling(previous: dict, results: dict) -> dict:
+    """Each figure at each county size measured: the sizes kept from earlier runs,
+    this size's from this run."""
+    figures = {}
+    for key, fields in SCALED.items():
+        if key in results:
+            figures[key] = {field: results[key].get(field) for field in fields}
+    return {**previous.get("scaling", {}), str(results["children"]): figures}
+
+
+SCALED = {
+    "full_reevaluation": ("seconds", "ratio"),
+    "nightly_sweep": ("seconds", "fraction_of_children", "fraction_of_full"),
+    "chronology_page": ("ms", "queries"),
+    "caseload": ("ms", "queries"),
+    "dashboard": ("ms", "queries"),
+    "ingest": ("rps", "p95_ms"),
+    "alert_latency": ("p50_ms", "p95_ms"),
+}
 
 
 # An alert still standing: open, acknowledged or escalated (written out in each
@@ -859,14 +927,16 @@ def percentiles(samples: list) -> dict:
 # --- the table ------------------------------------------------------------------------------
 
 TARGETS = {
-    "sweep": "≤ 5× floor, < 60 s at 100k",
+    "sweep": "full re-evaluation ≤ 15× floor",
+    "nightly_sweep": "≤ 5% of children, ≤ 5% of a full re-evaluation",
     "incremental_sweep": "≤ 5% of full",
     "chronology_page": "≤ 100 ms, ≤ 15 queries",
     "api_chronology_page": "≤ 100 ms, ≤ 15 queries",
     "caseload": "≤ 200 ms",
     "dashboard": "≤ 200 ms",
-    "ingest": "≥ 150/s, ≥ 50% of framework floor",
-    "alert_latency": "p95 ≤ 2 s",
+    "ingest": "≥ 150/s, p95 ≤ 150 ms at 16 clients",
+    "alert_latency": "p95 ≤ 1 s",
+    "alert_latency_during_full": "p95 ≤ 1 s",
 }
 
 
@@ -885,7 +955,22 @@ def table(results: dict) -> str:
             "sweep",
             f"{s['seconds']} s ({s['children_evaluated']} children)",
             f"{s['floor_seconds']} s (ratio {s['ratio']}×)",
-            s["ratio"] <= 5 and s["seconds"] < 60,
+            s["ratio"] <= 15,
+        )
+    if "nightly_sweep" in r:
+        s = r["nightly_sweep"]
+        busiest = s["busiest_of_next_30_days"]
+        row(
+            "nightly_sweep",
+            f"{s['seconds']} s ({s['children_evaluated']} children, "
+            f"{s['fraction_of_children']:.2%}; busiest of the next 30 days "
+            f"{busiest['fraction_of_children']:.2%})",
+            f"{s['fraction_of_full']:.2%} of a full re-evaluation"
+            if s["fraction_of_full"] is not None
+            else "n/a: the full sweep did not cover the county",
+            s["fraction_of_children"] <= 0.05
+            and s["fraction_of_full"] is not None
+            and s["fraction_of_full"] <= 0.05,
         )
     if "incremental_sweep" in r:
         s = r["incremental_sweep"]
@@ -915,7 +1000,7 @@ def table(results: dict) -> str:
             "ingest",
             f"{s['rps']}/s, p95 {s['p95_ms']} ms",
             f"framework {s['framework_floor_rps']}/s ({s['ratio']:.0%}), db {s['db_floor_rps']}/s",
-            s["rps"] >= 150 and s["ratio"] >= 0.5,
+            s["rps"] >= 150 and s["p95_ms"] <= 150,
         )
     if "alert_latency" in r:
         s = r["alert_latency"]
@@ -923,14 +1008,16 @@ def table(results: dict) -> str:
             "alert_latency",
             f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms ({s['samples']})",
             "",
-            s["p95_ms"] is not None and s["p95_ms"] <= 2000,
+            s["p95_ms"] is not None and s["p95_ms"] <= 1000,
         )
         if "during_sweep" in s:
-            night = s["during_sweep"]
-            rows.append(
-                f"| alert_latency, during the nightly sweep | p50 {night['p50_ms']} ms, "
-                f"p95 {night['p95_ms']} ms, max {night['max_ms']} ms ({night['samples']}) "
-                "| | — | |"
+            full = s["during_sweep"]
+            row(
+                "alert_latency_during_full",
+                f"p50 {full['p50_ms']} ms, p95 {full['p95_ms']} ms, max {full['max_ms']} ms "
+                f"({full['samples']})",
+                "",
+                full["p95_ms"] is not None and full["p95_ms"] <= 1000,
             )
     head = "| figure | measured | floor | target | |\n| --- | --- | --- | --- | --- |"
     return "\n".join([head, *rows])
@@ -941,10 +1028,21 @@ def main() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    results = json.loads(RESULTS.read_text()) if ONLY and RESULTS.exists() else {}
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = dict(previous) if ONLY else {}
     results.update({"children": info["children"], "entries": info["entries"]})
     if wanted("sweep"):
+        # Every child due: what activating a rule set or a scoring does.
         results["sweep"] = measure_sweep(info)
+        results["full_reevaluation"] = {
+            "seconds": results["sweep"]["seconds"],
+            "ratio": results["sweep"]["ratio"],
+            "floor_seconds": results["sweep"]["floor_seconds"],
+        }
+    if wanted("nightly"):
+        sweep = results.get("sweep", {})
+        full = sweep.get("seconds") if sweep.get("whole_county") else None
+        results["nightly_sweep"] = measure_nightly(full)
     if wanted("incremental"):
         sweep = results.get("sweep", {})
         full = sweep.get("seconds") if sweep.get("whole_county") else None
@@ -962,6 +1060,7 @@ def main() -> None:
         "postgresql": sql("SHOW server_version")[0][0],
         "measured_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    results["scaling"] = scaling(previous, results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
     log(f"wrote {RESULTS}")

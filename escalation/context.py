@@ -28,6 +28,7 @@ from chronology.models import (
 )
 from neglect_tool.scoring import (
     evidence_key,
+    level_falls_on,
     level_held_since,
     prepare_evidence,
     score_prepared,
@@ -35,7 +36,7 @@ from neglect_tool.scoring import (
 from neglect_tool.selectors import evidence_for_children
 
 from .models import UNRESOLVED, Alert, AlertEvidence, AlertStatus, ChildWatch, Holiday
-from .rules import Context, EntryFacts
+from .rules import Context, EntryFacts, day_starts
 
 ENTRY_FIELDS = (
     "child_id",
@@ -244,7 +245,7 @@ def contexts_load(
                 known = (since or today).isoformat()
             rose_on[str(level)] = known
         child_unresolved = unresolved.get(child.pk, [])
-        contexts[child.pk] = Context(
+        context = contexts[child.pk] = Context(
             child=child,
             now=now,
             today=today,
@@ -266,7 +267,28 @@ def contexts_load(
             known_totals=known_totals,
             mobile_from=_mobile_from(child_entries),
         )
+        _moments_of_time(context, periods.get(child.pk, []))
     return contexts
+
+
+def _moments_of_time(ctx: Context, periods: list) -> None:
+    """When time alone, with no new entry, changes what the rules read beyond
+    their own deadlines (which the rules ask for themselves): the day the score
+    fades below its level, and a status beginning or ending on a day to come."""
+    falls_on = level_falls_on(
+        ctx.prepared,
+        ctx.assessments,
+        as_of=ctx.today,
+        total=ctx.score.total,
+        rules=ctx.scoring_rules,
+        domains=ctx.domains,
+    )
+    if falls_on is not None:
+        ctx.check_again_at(day_starts(falls_on))
+    for period in periods:
+        for day in (period.started_on, period.ended_on):
+            if day is not None and day > ctx.today:
+                ctx.check_again_at(day_starts(day))
 
 
 def _mobile_from(entries: list[EntryFacts]) -> datetime.date | None:

@@ -1,7 +1,9 @@
 """escalation's subscriptions to the signals of the apps below it, connected in
 EscalationConfig.ready. Each runs in the sender's transaction."""
 
-from .services import children_mark_for_evaluation, watches_due_all
+from django.utils import timezone
+
+from .services import children_mark_for_evaluation, watches_due_all, watches_due_with_timers
 
 
 def on_children_changed(sender, *, child_ids, **kwargs) -> None:
@@ -10,3 +12,9 @@ def on_children_changed(sender, *, child_ids, **kwargs) -> None:
 
 def on_scoring_config_activated(sender, *, at, **kwargs) -> None:
     watches_due_all(now=at)
+
+
+def on_holidays_changed(sender, **kwargs) -> None:
+    # Working-day deadlines (the ladder's, Operation Encompass's, a looked-after
+    # child's first review) were worked out from the holidays: work them out again.
+    watches_due_with_timers(now=timezone.now())

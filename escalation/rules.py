@@ -165,10 +165,13 @@ class Context:
             )
         return self._explained
 
-    def totals_on(self, days: Sequence[datetime.date]) -> list[Decimal]:
+    def totals_on(self, days: Sequence[datetime.date], *, remember: bool = True) -> list[Decimal]:
         """The child's neglect score on each day: known, or worked out from the
-        evidence already loaded (and then known)."""
-        self._days_asked.update(day.isoformat() for day in days)
+        evidence already loaded (and then known). Days asked with `remember` are
+        kept on the watch for the next evaluation (totals_to_store); days to come,
+        asked only to know when to look again, are not."""
+        if remember:
+            self._days_asked.update(day.isoformat() for day in days)
         missing = [day for day in days if day.isoformat() not in self.known_totals]
         if missing:
             worked_out = totals_on(
@@ -197,8 +200,17 @@ class Context:
         return f"since {floor:%Y-%m-%d}" if floor else "on record"
 
     def check_again_at(self, moment: datetime.datetime) -> None:
+        """Ask to be evaluated again at `moment`, when time alone may change what
+        the rules find (a deadline, a review falling due, a level fading). The
+        earliest asked becomes the watch's next_check_at: between entries, a child
+        is evaluated only then."""
         if moment > self.now:
             self.next_checks.append(moment)
+
+
+def day_starts(day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of `day`, local time: when a date-based change takes effect."""
+    return datetime.datetime.combine(day, datetime.time(0, 0), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def _after(entries, floor):
@@ -339,11 +351,7 @@ def level_reached(rule: Rule, ctx: Context) -> list[Finding]:
         else:
             # Covered while the reviews run to cadence: look again the day after
             # the next is due.
-            ctx.check_again_at(
-                datetime.datetime.combine(
-                    due + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=ctx.now.tzinfo
-                )
-            )
+            ctx.check_again_at(day_starts(due + datetime.timedelta(days=1)))
     if not episodes:
         return []
     contributions = ctx.explained_score().contributions
@@ -548,7 +556,8 @@ def referral_no_decision(rule: Rule, ctx: Context) -> list[Finding]:
         if any(entry.event_date <= d.event_date <= deadline_day for d in decided_by):
             continue
         if ctx.today <= deadline_day:
-            ctx.check_again_at(ctx.moment(entry) + datetime.timedelta(days=p["days"] + 1))
+            # Overdue from the start of the next day, whatever the referral's time.
+            ctx.check_again_at(day_starts(deadline_day + datetime.timedelta(days=1)))
             continue
         finding = by_agency.setdefault(key, Finding(rule, key, entry.event_date, [], [], ""))
         finding.evidence.append(entry)
@@ -622,9 +631,47 @@ def relapses_in(
 
 def not_sustained(rule: Rule, ctx: Context) -> list[Finding]:
     p = rule.params
+    found = _not_sustained_on(rule, ctx, ctx.today)
+    # Time alone changes this answer only when a month end joins or leaves the
+    # look-back, on the first of a month: within a month only today's total moves,
+    # and a total that only fades cannot make the score come back. Look again on
+    # the first month start whose answer differs (once the look-back has moved
+    # past today's evidence, none can).
+    if ctx.prepared or ctx.assessments:
+        starts = _month_starts_after(ctx.today, p["lookback_months"] + 1)
+        ctx.totals_on(
+            sorted(
+                {
+                    day
+                    for start in starts
+                    for day in lookback_month_ends(start, p["lookback_months"])
+                }
+            ),
+            remember=False,
+        )
+        today = _finding_shape(found)
+        for start in starts:
+            if _finding_shape(_not_sustained_on(rule, ctx, start)) != today:
+                ctx.check_again_at(day_starts(start))
+                break
+    return found
+
+
+def _finding_shape(findings: list[Finding]) -> list[tuple]:
+    return [(f.episode_key, f.started_on, f.urgency, f.reason) for f in findings]
+
+
+def _month_starts_after(day: datetime.date, count: int) -> list[datetime.date]:
+    first = day.replace(day=1)
+    return [_add_months(first, n) for n in range(1, count + 1)]
+
+
+def _not_sustained_on(rule: Rule, ctx: Context, as_of: datetime.date) -> list[Finding]:
+    """The rule's answer on `as_of` (today, or a day to come with no new evidence)."""
+    p = rule.params
     floor = ctx.floor(rule.code, "")
-    months = lookback_month_ends(ctx.today, p["lookback_months"])
-    totals = ctx.totals_on(months)
+    months = lookback_month_ends(as_of, p["lookback_months"])
+    totals = ctx.totals_on(months, remember=as_of <= ctx.today)
     relapses = [
         r
         for r in relapses_in(months, totals, within_months=p["within_months"])

@@ -237,8 +237,8 @@ def trend_stored(
     the key; here, the mark stands in for reading 5,000 ids.)
 
     The score is not explained (no contributions): for a long chronology, reading
-    and scoring every row is most of the page's time (issue 7, figure c), and the
-    nightly sweep has just done it."""
+    and scoring every row is most of the page's time, and today's evaluation has
+    just done it."""
     watch = (
         ChildWatch.objects.filter(child=child)
         .values_list("month_totals", "due_since", "evaluated_at")

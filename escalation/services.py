@@ -109,6 +109,12 @@ def children_mark_for_evaluation(child_ids) -> None:
     transaction.on_commit(lambda: _queue_evaluations(ids))
 
 
+def watches_due_with_timers(*, now: datetime.datetime) -> int:
+    """Every child waiting for a timer, due now: what the timer was worked out from
+    (the working days, say) has changed. Returns how many were made due."""
+    return ChildWatch.objects.filter(next_check_at__gt=now).order_by().update(next_check_at=now)
+
+
 def watches_due_all(*, now: datetime.datetime) -> int:
     """Every watched child due for evaluation at `now` (those due sooner stay so),
     in one statement; the sweep takes them from there. Returns how many were made due.
@@ -658,9 +664,13 @@ def alert_resolve(*, actor, alert: Alert, reason: str, expected_version=None) ->
     alert.status = AlertStatus.RESOLVED
     alert.resolved_on = timezone.localdate()
     alert.ladder_due_at = None
-    return _record(
+    resolved = _record(
         actor, alert, "alert.resolve", reason, ["status", "resolved_on", "ladder_due_at"]
     )
+    # A resolution moves the rule's floor (Context.floor): evaluate the child again
+    # now, rather than wait for its next entry or timer.
+    children_mark_for_evaluation([alert.child_id])
+    return resolved
 
 
 @transaction.atomic

@@ -20,7 +20,6 @@ from .services import (
     children_evaluate_due,
     heartbeat_beat,
     ladder_advance_due,
-    watches_due_all,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,13 +96,6 @@ def _sweep_queue(what: str) -> bool:
         logger.warning("Could not queue %s; beat's next sweep will go on.", what)
         return False
     return True
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def evaluations_nightly() -> int:
-    """Make every watched child due: scores fade day by day, so a level, and the
-    totals a child's page shows, hold only for the day they were worked out."""
-    return watches_due_all(now=timezone.now())
 
 
 def _many_due(now: datetime.datetime) -> bool:

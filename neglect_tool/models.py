@@ -86,6 +86,10 @@ class ScoringConfig(models.Model):
     def __str__(self) -> str:
         return f"Scoring v{self.version} ({self.get_status_display()})"
 
+    def level_starts_at(self, level: int) -> Decimal:
+        """The lowest total at `level` (2, 3 or 4)."""
+        return {2: self.early_help_from, 3: self.targeted_from, 4: self.statutory_from}[level]
+
     def level_for(self, total: Decimal) -> int:
         if total >= self.statutory_from:
             return 4

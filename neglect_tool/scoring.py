@@ -52,6 +52,8 @@ class ScoringRules(Protocol):
 
     def level_for(self, total: Decimal) -> int: ...
 
+    def level_starts_at(self, level: int) -> Decimal: ...
+
 
 @dataclass(frozen=True)
 class EvidenceRow:
@@ -413,3 +415,57 @@ def level_held_since(
         if rules.level_for(totals[day - 1]) < level:
             break
     return datetime.date.fromordinal(start) if start is not None else as_of
+
+
+def level_falls_on(
+    prepared: list[PreparedRow],
+    assessments: list[AssessmentRow],
+    *,
+    as_of: datetime.date,
+    total: Decimal,
+    rules: ScoringRules,
+    domains: list[str],
+) -> datetime.date | None:
+    """The first day after `as_of` on which, with no new evidence, the score is
+    below its level on `as_of` (whose total is `total`); None at level 1.
+
+    Between entries a score only fades: every contribution, the latest
+    assessment's included, decays with the same half-life h, and corroboration
+    and rounding never make a total rise. So the total t days on is close to
+    total × 2^(−t/h), and it falls below the level's threshold T about
+    h × log2(total / T) days on. Rounding each contribution to thousandths can move
+    that by a day or more, so the estimate only starts the search: the exact day
+    is the first on which `totals_on` (the score's own arithmetic) gives a lower
+    level, found by bisection, which a total that never rises allows."""
+    level = rules.level_for(total)
+    if level <= 1:
+        return None
+    threshold = rules.level_starts_at(level)
+    start = as_of.toordinal()
+
+    def below(day: int) -> bool:
+        (on,) = totals_on(
+            prepared, assessments, [datetime.date.fromordinal(day)], rules=rules, domains=domains
+        )
+        return rules.level_for(on) < level
+
+    estimate = start + max(
+        1, math.ceil(rules.half_life_days * math.log2(float(total) / float(threshold)))
+    )
+    # Bracket the day: not below on `low`, below on `high`.
+    if below(estimate):
+        low, high = start, estimate
+        if estimate - 1 > start and not below(estimate - 1):
+            return datetime.date.fromordinal(estimate)
+    else:
+        low, step = estimate, 1
+        while not below(estimate + step):
+            low, step = estimate + step, step * 2
+        high = estimate + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if below(middle):
+            high = middle
+        else:
+            low = middle
+    return datetime.date.fromordinal(high)

@@ -141,7 +141,7 @@ def child_detail(request, public_id):
         }
         today = timezone.localdate()
         months = month_ends(months_back(today, TREND_MONTHS), today)
-        # A long chronology's trend as tonight's evaluation stored it, if it holds;
+        # A long chronology's trend as today's evaluation stored it, if it holds;
         # worked out afresh otherwise (the same numbers, from every row).
         config, domains = scoring_config_and_domains()
         stored = trend_stored(

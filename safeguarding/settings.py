@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from celery.schedules import crontab
 from django.utils.csp import CSP
 
 from safeguarding import embedded_pg
@@ -246,12 +245,6 @@ BACKTEST_LEASE_SECONDS = envint("BACKTEST_LEASE_SECONDS", "300")
 
 CELERY_BEAT_SCHEDULE = {
     "evaluations-sweep": {"task": "escalation.tasks.evaluations_sweep", "schedule": 60.0},
-    # Every child due once a night (escalation.tasks.evaluations_nightly); the minute
-    # sweeps above then work through the county, in the small hours, local time.
-    "evaluations-nightly": {
-        "task": "escalation.tasks.evaluations_nightly",
-        "schedule": crontab(hour=1, minute=0),
-    },
     "ladder-tick": {"task": "escalation.tasks.ladder_tick", "schedule": 300.0},
     "backtests-sweep": {"task": "escalation.tasks.backtests_sweep", "schedule": 60.0},
     # Browser imports whose queue message was lost (chronology.imports).

@@ -18,8 +18,7 @@ from chronology import services
 from chronology.models import AuditEvent, Entry, NotificationAck
 from chronology.vocabulary import EntryKind, Status
 from escalation.services import child_evaluate
-from neglect_tool.selectors import neglect_map
-from neglect_tool.selectors import neglect_maps
+from neglect_tool.selectors import neglect_map, neglect_maps
 from tests.factories import UserFactory
 
 from .test_child_page import record_concerns

@@ -20,7 +20,7 @@ from escalation import tasks
 from escalation.models import ChildWatch
 from escalation.rules import lookback_month_ends
 from escalation.selectors import trend_stored
-from escalation.services import child_evaluate
+from escalation.services import child_evaluate, children_evaluate_due
 from neglect_tool.selectors import (
     child_score,
     month_ends,
@@ -143,16 +143,30 @@ def test_the_child_page_shows_the_same_figures_kept_or_worked_out_and_never_stal
     assert after[0] > kept[0]
 
 
-def test_the_nightly_task_makes_every_child_due_and_the_sweep_re_evaluates_them(alice, bob, child):
+def test_no_night_re_sweep_the_child_is_due_again_by_the_day_its_score_fades(alice, bob, child):
+    """No job makes every child due: after an evaluation the child waits for its
+    own next moment, never later than the first day a fresh scoring gives a lower
+    level, and until then no sweep takes it."""
     record_long_history(alice, bob, child)
     child_evaluate(child_id=child.pk)
     watch = ChildWatch.objects.get(child=child)
-    assert watch.due_since is None and watch.next_check_at is None
-    evaluated = watch.evaluated_at
+    today = timezone.localdate()
+    assert watch.due_since is None and watch.level > 1
+    # The first day the level is lower (a score without new entries only fades).
+    low, high = today, today + datetime.timedelta(days=5000)
+    while (high - low).days > 1:
+        middle = low + (high - low) // 2
+        if child_score(child, middle).level < watch.level:
+            high = middle
+        else:
+            low = middle
+    due = timezone.localtime(watch.next_check_at)
+    assert today < due.date() <= high
 
-    assert tasks.evaluations_nightly() == 1
-    assert tasks.evaluations_sweep() == 1
+    assert tasks.evaluations_sweep() == 0  # nothing is due now
+    taken, evaluated = children_evaluate_due(
+        now=due + datetime.timedelta(minutes=1), grace=datetime.timedelta(0), limit=10
+    )
+    assert (taken, evaluated) == (1, 1)
     watch.refresh_from_db()
-    assert watch.evaluated_at > evaluated
-    assert watch.next_check_at is None
-    assert tasks.evaluations_nightly() == 1  # the next night, again
+    assert watch.level == child_score(child, due.date()).level
