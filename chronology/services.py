@@ -496,11 +496,16 @@ def _entry_links(actor, entry: Entry, draft: EntryDraft):
         if draft.kind == EntryKind.DECISION
         else []
     )
+    acknowledged = draft.acknowledged_on
     acks = (
-        [NotificationAck(entry=entry, acknowledged_on=draft.acknowledged_on, acknowledged_by=actor)]
-        if draft.kind == EntryKind.NOTIFICATION
-        and draft.acknowledged_on is not UNSET
-        and draft.acknowledged_on
+        [
+            NotificationAck(
+                entry=entry,
+                acknowledged_on=cast(datetime.date, acknowledged),
+                acknowledged_by=actor,
+            )
+        ]
+        if draft.kind == EntryKind.NOTIFICATION and acknowledged is not UNSET and acknowledged
         else []
     )
     return children, categories, adults, present, acks

@@ -131,7 +131,7 @@ def _queue_after_commit(ids) -> None:
     pending = getattr(conn, "_evaluations_after_commit", None)
     if pending is None or not any(func is pending for _, func, _ in conn.run_on_commit):
         pending = _QueueAfterCommit()
-        conn._evaluations_after_commit = pending  # type: ignore[attr-defined]
+        conn._evaluations_after_commit = pending
         transaction.on_commit(pending)
     pending.ids.update(ids)
 
