@@ -114,8 +114,10 @@ class _QueueAfterCommit:
 
     def __init__(self) -> None:
         self.ids: set[int] = set()
+        self.sent = False
 
     def __call__(self) -> None:
+        self.sent = True
         _queue_evaluations(sorted(self.ids))
 
 
@@ -129,7 +131,11 @@ def _queue_after_commit(ids) -> None:
         _queue_evaluations(ids)
         return
     pending = getattr(conn, "_evaluations_after_commit", None)
-    if pending is None or not any(func is pending for _, func, _ in conn.run_on_commit):
+    if (
+        pending is None
+        or pending.sent
+        or not any(func is pending for _, func, _ in conn.run_on_commit)
+    ):
         pending = _QueueAfterCommit()
         conn._evaluations_after_commit = pending
         transaction.on_commit(pending)

@@ -331,3 +331,32 @@ def test_a_browser_import_left_running_by_a_dead_worker_is_resumed_by_the_next_r
     assert job.done == 30
     assert Entry.objects.filter(import_batch=job.batch).count() == 30
     assert AuditEvent.objects.filter(action="import.batch").count() == 3
+
+
+def test_a_change_rolled_back_does_not_swallow_the_queueing_of_the_next(
+    children, alice, queued, django_capture_on_commit_callbacks
+):
+    """The children gathered for after the commit go with their callback: once a
+    rollback drops it, the next change queues its child afresh."""
+    from django.db import transaction
+
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.entry_record(
+                actor=alice,
+                children=[children[0]],
+                kind="note",
+                event_date=datetime.date(2024, 1, 1),
+                summary="Visit",
+            )
+            raise RuntimeError("rolled back")
+        services.entry_record(
+            actor=alice,
+            children=[children[1]],
+            kind="note",
+            event_date=datetime.date(2024, 1, 2),
+            summary="Visit",
+        )
+
+    assert queued == [children[1].pk]
