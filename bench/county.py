@@ -215,6 +215,7 @@ COLUMNS = {
         "extra",
         "created_at",
         "household_id",
+        "restricted",
     ],
     "chronology_entry": [
         "id",
@@ -496,6 +497,7 @@ def county_build(
                 "{}",
                 now,
                 household_id,
+                False,
             )
             out.add("escalation_childwatch", child_id, 1, 0, "{}", "{}")
             first_seen = {}
@@ -594,6 +596,7 @@ def county_build(
                 "{}",
                 now,
                 None,
+                False,
             )
             out.add("escalation_childwatch", cid, 1, 0, "{}", "{}")
             for days_ago, code in [(60, "SCH"), (45, "HV"), (30, "SCH")]:

@@ -5,7 +5,9 @@ Environment: DATABASE_URL (the bench's own database, default chronology_bench),
 REDIS_URL, BENCH_CHILDREN (100000), BENCH_RUNS (5, runs per figure; the full
 sweep runs BENCH_SWEEP_RUNS, 3), BENCH_SWEEP_CHILDREN (sweep only the first N
 children), BENCH_REBUILD=1 to build afresh, BENCH_ONLY to measure a subset of
-sweep,nightly,incremental,pages,ingest,latency, BENCH_RESULTS (another output file).
+sweep,nightly,incremental,pages,ingest,latency,bulk_import, BENCH_RESULTS (another
+output file), BENCH_BULK_ENTRIES (20000, entries a bulk import run writes) over
+BENCH_BULK_CHILDREN (2000).
 """
 
 import datetime
@@ -392,6 +394,7 @@ SCALED = {
     "dashboard": ("ms", "queries"),
     "ingest": ("rps", "p95_ms"),
     "alert_latency": ("p50_ms", "p95_ms"),
+    "bulk_import": ("entries_per_s", "copy_floor_entries_per_s", "ratio"),
 }
 
 
@@ -926,6 +929,145 @@ def percentiles(samples: list) -> dict:
 
 # --- the table ------------------------------------------------------------------------------
 
+# --- bulk import: a county's legacy entries through the services -----------------------------
+
+BULK_ENTRIES = int(os.environ.get("BENCH_BULK_ENTRIES", "20000"))
+BULK_CHILDREN = int(os.environ.get("BENCH_BULK_CHILDREN", "2000"))
+BULK_AGENCY = "BULK"
+
+
+def bulk_import_prepare(info: dict) -> list[str]:
+    """The refs of the children the bulk import writes to: county children that an
+    agency of the bench's own (BULK, so no one's caseload changes) works with, the
+    access rule an import needs. Set-up, made once per county and kept."""
+    from agencies.models import Agency
+    from chronology.models import Child, Involvement
+
+    agency, made = Agency.objects.get_or_create(
+        code=BULK_AGENCY, defaults={"name": "Bench bulk import", "kind": "social_care"}
+    )
+    taken = set(info["visible_ids"]) | set(info["latency_child_ids"]) | {info["long_child_id"]}
+    children = list(
+        Child.objects.exclude(pk__in=taken).order_by("-pk").values_list("pk", "ref")[:BULK_CHILDREN]
+    )
+    if made or not Involvement.objects.filter(agency=agency).exists():
+        today = timezone.localdate()
+        Involvement.objects.bulk_create(
+            Involvement(
+                child_id=pk,
+                agency=agency,
+                started_on=today - datetime.timedelta(days=365),
+                reason="Bench bulk import",
+                created_by_id=info["manager_id"],
+            )
+            for pk, _ in children
+        )
+    return [ref for _, ref in children]
+
+
+def bulk_csv(refs: list[str], run: int) -> tuple[bytes, list[tuple]]:
+    """BULK_ENTRIES legacy concerns spread over the children, as a CSV file and as
+    the (date, summary, ref) of each row for the COPY floor. Each run's file differs."""
+    rng = random.Random(run)
+    today = timezone.localdate()
+    lines = [
+        "date,date_precision,agency,children,kind,categories,severity,summary,child_words,"
+        "action,status"
+    ]
+    rows = []
+    for n in range(BULK_ENTRIES):
+        ref = refs[n % len(refs)]
+        day = today - datetime.timedelta(days=rng.randrange(30, 3650))
+        summary = f"Legacy record {run}-{n}: missed health appointment"
+        lines.append(f"{day},day,{BULK_AGENCY},{ref},concern,neglect.health,2,{summary},,,")
+        rows.append((day, summary, ref))
+    return ("\n".join(lines) + "\n").encode(), rows
+
+
+def bulk_copy_floor(rows: list[tuple], refs_to_ids: dict, agency_id: int, author_id: int) -> float:
+    """The same entries, their child links and categories written with COPY in one
+    transaction: no validation, no audit, no provenance, no evaluation."""
+    import io
+    import uuid
+
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('chronology_entry', 'id')) "
+            "FROM generate_series(1, %s)",
+            [len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        entries, links, categories = io.StringIO(), io.StringIO(), io.StringIO()
+        now = timezone.now().isoformat()
+        for entry_id, (day, summary, ref) in zip(ids, rows, strict=True):
+            entries.write(
+                f"{entry_id}\t{uuid.uuid4()}\t{day}\tday\t{now}\tconcern\t2\t{summary}"
+                f"\t\t{{}}\t{agency_id}\t{author_id}\n"
+            )
+            links.write(f"{entry_id}\t{refs_to_ids[ref]}\n")
+            categories.write(f"{entry_id}\tneglect.health\n")
+        for table, columns, buffer in (
+            (
+                "chronology_entry",
+                "id, public_id, event_date, date_precision, recorded_at, kind, severity, "
+                "summary, source_ref, extra, agency_id, author_id",
+                entries,
+            ),
+            ("chronology_entrychild", "entry_id, child_id", links),
+            ("chronology_entrycategory", "entry_id, category", categories),
+        ):
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
+    return time.perf_counter() - started
+
+
+def measure_bulk_import(info: dict) -> dict:
+    """A county's legacy entries imported from CSV through the app's own path
+    (chronology.interchange.import_csv: the file checked whole, then batches through
+    services.entries_record_bulk, each with its audit row, provenance and marks,
+    evaluations queued after each commit), against COPY of the same rows."""
+    from agencies.models import Agency
+    from agencies.services import service_account_get
+    from chronology import interchange
+    from chronology.models import Child
+
+    refs = bulk_import_prepare(info)
+    agency = Agency.objects.get(code=BULK_AGENCY)
+    actor = service_account_get(purpose="import")
+    refs_to_ids = dict(Child.objects.filter(ref__in=refs).values_list("ref", "pk"))
+    stamp = int(time.time())
+    app, floor = [], []
+    for run in range(RUNS):
+        raw, rows = bulk_csv(refs, stamp * 100 + run)
+        started = time.perf_counter()
+        result = interchange.import_csv(
+            raw, file_name=f"bench-bulk-{stamp}-{run}.csv", as_agency=agency, actor=actor
+        )
+        seconds = time.perf_counter() - started
+        check(result.entries == BULK_ENTRIES)
+        queue_purge()
+        floor_seconds = bulk_copy_floor(rows, refs_to_ids, agency.pk, actor.pk)
+        app.append(BULK_ENTRIES / seconds)
+        floor.append(BULK_ENTRIES / floor_seconds)
+        log(
+            f"bulk import {run + 1}: {app[-1]:.0f} entries/s through the services; "
+            f"COPY {floor[-1]:.0f} entries/s"
+        )
+    entries_per_s, copy_per_s = median_of(app), median_of(floor)
+    return {
+        "entries": BULK_ENTRIES,
+        "children": len(refs),
+        "entries_per_s": round(entries_per_s, 1),
+        "copy_floor_entries_per_s": round(copy_per_s, 1),
+        "ratio": round(copy_per_s / entries_per_s, 2),
+        "runs": [round(x, 1) for x in app],
+    }
+
+
 TARGETS = {
     "sweep": "full re-evaluation ≤ 15× floor",
     "nightly_sweep": "≤ 5% of children, ≤ 5% of a full re-evaluation",
@@ -937,6 +1079,7 @@ TARGETS = {
     "ingest": "≥ 150/s, p95 ≤ 150 ms at 16 clients",
     "alert_latency": "p95 ≤ 1 s",
     "alert_latency_during_full": "p95 ≤ 1 s",
+    "bulk_import": "≥ 2,000 entries/s",
 }
 
 
@@ -1019,6 +1162,14 @@ def table(results: dict) -> str:
                 "",
                 full["p95_ms"] is not None and full["p95_ms"] <= 1000,
             )
+    if "bulk_import" in r:
+        s = r["bulk_import"]
+        row(
+            "bulk_import",
+            f"{s['entries_per_s']} entries/s",
+            f"COPY {s['copy_floor_entries_per_s']} entries/s (ratio {s['ratio']}×)",
+            s["entries_per_s"] >= 2000,
+        )
     head = "| figure | measured | floor | target | |\n| --- | --- | --- | --- | --- |"
     return "\n".join([head, *rows])
 
@@ -1054,6 +1205,9 @@ def main() -> None:
         results["ingest"] = measure_ingest(info)
     if wanted("latency"):
         results["alert_latency"] = measure_alert_latency(info)
+    if wanted("bulk_import"):
+        # Last: it adds entries to the county's children.
+        results["bulk_import"] = measure_bulk_import(info)
     results["machine"] = {
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],

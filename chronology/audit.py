@@ -71,6 +71,19 @@ def audit_record_each(
     )
 
 
+def audit_record_per_child(
+    *, actor, action: str, obj=None, details: Iterable[tuple[Child, dict | None]]
+) -> list[AuditEvent]:
+    """Append one audit row for each (child, details) pair (the same action on the
+    same object, each child its own details), all in one INSERT, inside the caller's
+    transaction like audit_record."""
+    _require_transaction()
+    return AuditEvent.objects.bulk_create(
+        _audit_row(actor=actor, action=action, child=child, obj=obj, details=extra)
+        for child, extra in details
+    )
+
+
 def access_denied_record(*, refusal: dict, path: str, method: str, resolver_match) -> AuditEvent:
     """One `access.denied` row for a refused read: the user, the route and, if the
     child exists, the child. Its own transaction: the view's has ended by now."""

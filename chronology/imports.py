@@ -9,8 +9,8 @@ children their agency already works with, all or nothing) and the same audit row
 apply.
 
 The file waits between preview and confirm in an ImportJob row that only its owner
-can open. Progress is kept in the cache (Redis), not the row: the import writes in
-one transaction, and a row updated inside it would not show until the end.
+can open. The import commits batch by batch (docs/bulk-import.md); its progress is
+kept in the cache (Redis), updated as each batch commits.
 """
 
 import datetime
@@ -191,18 +191,31 @@ def import_job_progress(job: ImportJob) -> tuple[int, int]:
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
-    """Run a queued import (the worker's task). Safe to run twice: only the run that
-    moves the job from QUEUED to RUNNING imports.
+    """Run a queued import (the worker's task). Safe to run twice: one run at a time
+    holds the file (interchange.file_lock); another returns at once. A job left
+    RUNNING by a run that died is resumed where its committed batches end.
 
     Guarantees: the file is checked again (a dry run) and then imported by
     interchange, all or nothing, as a service account on the owner's behalf, as
     through the API; the job ends DONE with the batch and the children written, or
-    FAILED with the errors and nothing of the file saved."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJobStatus.QUEUED).update(
-        status=ImportJobStatus.RUNNING
-    )
+    FAILED with the errors. A file its checks refuse saves nothing; one stopped
+    between two batches (an involvement ended meanwhile) keeps the batches already
+    committed, and the same file imported again resumes after them."""
     job = ImportJob.objects.select_related("owner", "agency").get(pk=job_id)
+    with interchange.file_lock(job.sha256) as ours:
+        if not ours:
+            return job  # another run holds the file and will finish the job
+        return _run(job)
+
+
+def _run(job: ImportJob) -> ImportJob:
+    # A RUNNING job whose run died (a worker killed mid-import) is taken over: the
+    # import resumes after the batches that run committed.
+    claimed = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportJobStatus.QUEUED, ImportJobStatus.RUNNING]
+    ).update(status=ImportJobStatus.RUNNING)
     if not claimed:
+        job.refresh_from_db()
         return job
     try:
         owner = job.owner
@@ -233,7 +246,11 @@ def import_job_run(*, job_id: int) -> ImportJob:
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "errors", "content", "finished_at"])
         return job
-    per_child = {c["ref"]: c["entries"] for c in preview.as_json()["children"]}
+    # The preview made at upload: on a resumed run, children the first run created
+    # already exist, and were still new to the person who confirmed the file.
+    planned = job.preview.get("children") or preview.as_json()["children"]
+    per_child = {c["ref"]: c["entries"] for c in planned}
+    new_refs = {c["ref"] for c in planned if c["new"]}
     job.status = ImportJobStatus.DONE
     job.batch = result.batch
     job.done = job.total = result.entries
@@ -242,7 +259,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
             {
                 "public_id": str(child.public_id),
                 "name": child.full_name,
-                "new": ref in {c.ref for c in preview.children if c.new},
+                "new": ref in new_refs,
                 "entries": per_child.get(ref, 0),
             }
             for ref, child in result.children.items()

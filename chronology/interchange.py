@@ -23,13 +23,14 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_slug
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 
@@ -37,8 +38,9 @@ from agencies.models import Agency, AgencyKind
 from agencies.services import agency_create
 
 from . import csv_safe, services
-from .audit import audit_record
+from .audit import audit_record, audit_record_each, audit_record_per_child
 from .models import (
+    Adult,
     Child,
     ChildAdult,
     DecisionAttendance,
@@ -63,7 +65,6 @@ from .vocabulary import (
 FORMAT = "chronology-interchange/1"
 # Enough to show the shape of what is wrong with a file without drowning the reader.
 MAX_ERRORS = 50
-PROGRESS_EVERY = 100
 MB = 1024 * 1024
 
 CSV_COLUMNS = (
@@ -1040,17 +1041,23 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
-def _check_not_imported(sha256: str) -> None:
+def _check_not_imported(sha256: str, *, as_agency: Agency | None = None) -> ImportBatch | None:
+    """Refuse a file imported before (by its sha256). A file whose import `as_agency`
+    began and did not finish (a worker killed between two batches) is not refused:
+    its batch is returned, for the import to resume."""
     earlier = ImportBatch.objects.select_related("imported_by").filter(sha256=sha256).first()
-    if earlier is not None:
-        raise InterchangeError(
-            [
-                f"this file was imported before, as '{earlier.file_name}' on "
-                f"{timezone.localtime(earlier.created_at):%Y-%m-%d %H:%M} by "
-                f"{earlier.imported_by.username} (import batch {earlier.public_id}); "
-                "nothing was imported"
-            ]
-        )
+    if earlier is None:
+        return None
+    if earlier.in_progress and as_agency is not None and earlier.agency_id == as_agency.pk:
+        return earlier
+    raise InterchangeError(
+        [
+            f"this file was imported before, as '{earlier.file_name}' on "
+            f"{timezone.localtime(earlier.created_at):%Y-%m-%d %H:%M} by "
+            f"{earlier.imported_by.username} (import batch {earlier.public_id}); "
+            "nothing was imported"
+        ]
+    )
 
 
 def _import(
@@ -1070,12 +1077,16 @@ def _import(
     sha256 = hashlib.sha256(raw).hexdigest()
     # The name comes from the uploader's computer: stored, it must be storable text.
     file_name = printable(file_name)[:FILE_NAME_MAX]
-    _check_not_imported(sha256)
+    resumed = _check_not_imported(sha256, as_agency=as_agency)
     try:
         plan = plan_from_text(text)
-        with transaction.atomic():
+        # The services' own rules for every event, before the first batch is written:
+        # a row that breaks one refuses the file with nothing saved.
+        _check_entries(plan, actor=actor)
+        with _file_lock(sha256):
             return _write(
                 plan,
+                resumed=resumed,
                 sha256=sha256,
                 file_name=file_name,
                 as_agency=as_agency,
@@ -1096,10 +1107,10 @@ def _import(
         )
         raise
     except IntegrityError as exc:
-        # Something changed between the checks and the write. The transaction has
-        # rolled back; the likeliest cause, the same file imported at the same time,
-        # gets its own message.
-        _check_not_imported(sha256)
+        # Something changed between the checks and the write. The batch's transaction
+        # has rolled back; the likeliest cause, the same file imported at the same
+        # time, gets its own message.
+        _check_not_imported(sha256, as_agency=as_agency)
         raise InterchangeError(
             [f"the database refused the import, so nothing was saved: {exc}"]
         ) from exc
@@ -1217,10 +1228,11 @@ def import_preview(
     try:
         size_check(len(raw))
         text = _decode(raw)
-        _check_not_imported(sha256)
+        _check_not_imported(sha256, as_agency=as_agency)
         plan = _planner(file_format, file_name=file_name, as_agency=as_agency, actor=actor)(text)
         if only_agency is not None:
             _check_events_of(plan, only_agency)
+        _check_entries(plan, actor=actor)
     except ImportRefused as exc:
         _refusal_record(
             exc,
@@ -1292,7 +1304,7 @@ def import_document(
     involvement is ever added to it. A file naming any other existing child is
     refused whole (ImportRefused), answered as for a ref nobody has, and audited
     as "import.refused" in a transaction of its own.
-    `progress(done, total)` is called every PROGRESS_EVERY events and at the end.
+    `progress(done, total)` is called after each batch commits.
     """
     return _import(
         raw,
@@ -1334,9 +1346,139 @@ def import_csv(
     )
 
 
+def _batch_size() -> int:
+    return max(1, int(getattr(settings, "IMPORT_BATCH_SIZE", 1000)))
+
+
+def _batches(events: list[_EventPlan], size: int) -> list[list[_EventPlan]]:
+    """The file's events cut into batches of at most `size`, each written and
+    committed on its own.
+
+    Events that share a child stay together (children named on one event are one
+    group), so that a child's entries land in one batch and the child is evaluated
+    once, after it; only a group larger than `size` spans batches, one after another
+    in date order. Each batch is in date order, the file's order breaking ties, so
+    that status periods and allocations open and close correctly. Decided by the
+    file alone (refs, dates, positions), so a resumed import cuts it the same way."""
+    parent: dict[str, str] = {}
+
+    def root(ref: str) -> str:
+        while parent.setdefault(ref, ref) != ref:
+            parent[ref] = parent[parent[ref]]
+            ref = parent[ref]
+        return ref
+
+    for event in events:
+        first = root(event.children[0])
+        for ref in event.children[1:]:
+            parent[root(ref)] = first
+    groups: dict[str, list[_EventPlan]] = {}
+    for event in sorted(events, key=lambda e: e.position):
+        groups.setdefault(root(event.children[0]), []).append(event)
+
+    batches: list[list[_EventPlan]] = [[]]
+    for group in groups.values():
+        group.sort(key=lambda e: (e.date, e.position))
+        if batches[-1] and len(batches[-1]) + len(group) > size:
+            batches.append([])
+        for event in group:
+            if len(batches[-1]) >= size:
+                batches.append([])
+            batches[-1].append(event)
+    for batch in batches:
+        batch.sort(key=lambda e: (e.date, e.position))
+    return batches
+
+
+def _check_entries(plan: _Plan, *, actor) -> None:
+    """entry_record's rules for every event of the file, by the services' own check
+    (services.entries_check), reading and writing nothing. The children and
+    agencies a document would create do not exist yet: stand-ins take their place,
+    which the rules need only to count."""
+    agencies = {
+        a.ref: a.existing or Agency(code=a.ref, name=a.name, kind=a.kind) for a in plan.agencies
+    }
+    stand_in, stand_in_adult = Child(), Adult()
+    drafts = [
+        _draft(
+            event,
+            children=[stand_in] * len(event.children),
+            agencies=agencies,
+            adults=dict.fromkeys((a.ref for a in plan.adults), stand_in_adult),
+        )
+        for event in plan.events
+    ]
+    try:
+        services.entries_check(actor=actor, drafts=drafts)
+    except services.EntryDraftRefused as exc:
+        _service_refusal(plan.events[exc.index].place, exc.error)
+
+
+def _draft(event: _EventPlan, *, children, agencies, adults) -> services.EntryDraft:
+    return services.EntryDraft(
+        children=children,
+        kind=event.kind,
+        event_date=event.date,
+        summary=event.summary,
+        agency=agencies[event.agency],
+        date_precision=event.date_precision,
+        event_time=event.time,
+        categories=event.categories,
+        severity=event.severity,
+        child_words=event.child_words,
+        action=event.action,
+        status=event.status,
+        decision_type=event.decision_type,
+        decision_outcome=event.decision_outcome,
+        decision_notes=event.decision_notes,
+        agencies_present=[agencies[ref] for ref in event.decision_agencies],
+        scores=event.scores,
+        adults=[adults[ref] for ref in event.adults],
+        source_ref=event.ref,
+        source_row=event.position,
+        extra=event.extra,
+        acknowledged_on=event.acknowledged,
+    )
+
+
+# Session-level advisory locks of PostgreSQL: held by the connection, so a process
+# that dies lets go of them, and a resumed import can take the file over.
+_FILE_LOCK_CLASS = 18_002
+
+
+@contextmanager
+def file_lock(sha256: str):
+    """Whether this run holds the file (yielded); one run at a time imports a given
+    file. A session's lock: the holder's connection closing, as when its process is
+    killed, lets go of it, so a run delivered again can take the file over."""
+    key = int(sha256[:7], 16)  # an int4, for pg_try_advisory_lock(int4, int4)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_FILE_LOCK_CLASS, key])
+        (locked,) = cursor.fetchone()
+    try:
+        yield locked
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_FILE_LOCK_CLASS, key])
+
+
+@contextmanager
+def _file_lock(sha256: str):
+    """file_lock, refusing a second run of the same file (the command run twice at
+    once) rather than leaving it to wait."""
+    with file_lock(sha256) as locked:
+        if not locked:
+            raise InterchangeError(
+                ["this file is being imported now, by another run; nothing more was imported"]
+            )
+        yield
+
+
 def _write(
     plan: _Plan,
     *,
+    resumed: ImportBatch | None,
     sha256: str,
     file_name: str,
     as_agency: Agency,
@@ -1344,7 +1486,87 @@ def _write(
     requested_by,
     progress: Callable[[int, int], None] | None,
 ) -> ImportResult:
-    """Write a checked plan. Runs inside the caller's transaction; raising rolls it all back."""
+    """Write a checked plan, a batch at a time (docs/bulk-import.md).
+
+    Each batch is one transaction: its entries through services.entries_record_bulk
+    (one audit row for the batch; each child marked and queued once), and the
+    batch's number recorded on the ImportBatch, locked, so that a batch committed
+    once is skipped by any later run. The first transaction also writes what the
+    entries need (the ImportBatch, new agencies, children, household, adults and
+    involvements); the last one the per-child "import" audit rows. A file of one
+    batch is therefore written all or nothing, as before."""
+    batch = resumed
+    size = batch.batch_size if batch is not None else _batch_size()
+    batches = _batches(plan.events, size)
+    total = len(plan.events)
+    records: _Records | None = None
+    for index, events in enumerate(batches):
+        with transaction.atomic():
+            if batch is None:
+                batch, records = _write_first(
+                    plan,
+                    sha256=sha256,
+                    file_name=file_name,
+                    as_agency=as_agency,
+                    actor=actor,
+                    size=size,
+                    batches=len(batches),
+                )
+            else:
+                batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+                if batch.batches_done > index:
+                    continue  # committed by an earlier run
+                if batch.batches_total != len(batches):
+                    raise InterchangeError(
+                        [f"import batch {batch.public_id} was cut otherwise; nothing was imported"]
+                    )
+            records = records or _Records.of(batch)
+            _write_batch(
+                index, events, batch=batch, records=records, as_agency=as_agency, actor=actor
+            )
+            if index == len(batches) - 1:
+                _write_last(
+                    plan, batch=batch, records=records, actor=actor, requested_by=requested_by
+                )
+        if progress is not None:
+            progress(sum(len(b) for b in batches[: index + 1]), total)
+    assert batch is not None  # noqa: S101 - there is always at least one batch
+    records = records or _Records.of(batch)
+    return ImportResult(batch=batch, children=records.children, entries=total)
+
+
+@dataclass
+class _Records:
+    """What the file's refs were written to."""
+
+    children: dict[str, Child]
+    agencies: dict[str, Agency]
+    adults: dict[str, Any]
+
+    def ids(self) -> dict:
+        return {
+            name: {ref: record.pk for ref, record in getattr(self, name).items()}
+            for name in ("children", "agencies", "adults")
+        }
+
+    @classmethod
+    def of(cls, batch: ImportBatch) -> "_Records":
+        written = batch.written
+        children = Child.objects.in_bulk(written["children"].values())
+        agencies = Agency.objects.in_bulk(written["agencies"].values())
+        adults = Adult.objects.in_bulk(written["adults"].values())
+        return cls(
+            children={ref: children[pk] for ref, pk in written["children"].items()},
+            agencies={ref: agencies[pk] for ref, pk in written["agencies"].items()},
+            adults={ref: adults[pk] for ref, pk in written["adults"].items()},
+        )
+
+
+def _write_first(
+    plan: _Plan, *, sha256, file_name, as_agency, actor, size: int, batches: int
+) -> tuple[ImportBatch, _Records]:
+    """The ImportBatch, and the agencies, children, household, adults and
+    involvements the file's entries need. Inside the first batch's transaction."""
     reason = f"Imported from {file_name}"
     _recheck_existing_children(plan, as_agency=as_agency)
     batch = ImportBatch.objects.create(
@@ -1354,6 +1576,9 @@ def _write(
         sha256=sha256,
         title=plan.title,
         document_meta=plan.meta,
+        in_progress=True,
+        batch_size=size,
+        batches_total=batches,
     )
     agencies = {
         a.ref: a.existing
@@ -1409,77 +1634,111 @@ def _write(
         actor=actor,
         reason=reason,
     )
+    records = _Records(children=children, agencies=agencies, adults=adults)
+    batch.written = records.ids()
+    batch.save(update_fields=["written"])
+    return batch, records
 
-    # Date order, so that status periods and allocations open and close correctly;
-    # the file's order breaks ties (a plan ending and another starting on one day).
-    events = sorted(plan.events, key=lambda e: (e.date, e.position))
-    total = len(events)
-    per_child = dict.fromkeys(children, 0)
-    for done, event in enumerate(events, start=1):
-        _service(
-            event.place,
-            services.entry_record,
-            actor=actor,
-            agency=agencies[event.agency],
-            children=[children[ref] for ref in event.children],
-            kind=event.kind,
-            event_date=event.date,
-            date_precision=event.date_precision,
-            event_time=event.time,
-            summary=event.summary,
-            categories=event.categories,
-            severity=event.severity,
-            child_words=event.child_words,
-            action=event.action,
-            status=event.status,
-            decision_type=event.decision_type,
-            decision_outcome=event.decision_outcome,
-            decision_notes=event.decision_notes,
-            agencies_present=[agencies[ref] for ref in event.decision_agencies],
-            scores=event.scores,
-            adults=[adults[ref] for ref in event.adults],
-            import_batch=batch,
-            source_ref=event.ref,
-            extra=event.extra,
-            acknowledged_on=event.acknowledged,
+
+def _write_batch(
+    index: int, events: list[_EventPlan], *, batch: ImportBatch, records: _Records, as_agency, actor
+) -> None:
+    """One batch's entries, and the batch counted as done, in the caller's transaction."""
+    # The access rule again, in this batch's own transaction: an involvement that
+    # ended since the file was checked stops the import here.
+    refs = {ref for event in events for ref in event.children}
+    _recheck_children({ref: records.children[ref] for ref in refs}, as_agency=as_agency)
+    drafts = [
+        _draft(
+            event,
+            children=[records.children[ref] for ref in event.children],
+            agencies=records.agencies,
+            adults=records.adults,
         )
+        for event in events
+    ]
+    try:
+        services.entries_record_bulk(
+            actor=actor,
+            drafts=drafts,
+            import_batch=batch,
+            audit_details={
+                "file_name": batch.file_name,
+                "batch": index + 1,
+                "of": batch.batches_total,
+                "rows": [events[0].position, events[-1].position] if events else [],
+            },
+        )
+    except services.EntryDraftRefused as exc:
+        _service_refusal(events[exc.index].place, exc.error)
+    batch.batches_done = index + 1
+    batch.save(update_fields=["batches_done"])
+
+
+def _write_last(plan: _Plan, *, batch: ImportBatch, records: _Records, actor, requested_by) -> None:
+    """The file's per-child audit rows, and the batch marked finished."""
+    per_child = dict.fromkeys(records.children, 0)
+    for event in plan.events:
         for ref in event.children:
             per_child[ref] += 1
-        if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
-            progress(done, total)
-    if progress is not None and total == 0:
-        progress(0, 0)
-
-    for ref, child in children.items():
-        audit_record(
-            actor=actor,
-            action="import",
-            child=child,
+    audit_record_per_child(
+        actor=actor,
+        action="import",
+        obj=batch,
+        details=[
+            (
+                child,
+                {"file_name": batch.file_name, "sha256": batch.sha256, "entries": per_child[ref]},
+            )
+            for ref, child in records.children.items()
+        ],
+    )
+    if requested_by is not None and requested_by != actor:
+        audit_record_each(
+            actor=requested_by,
+            action="import.request",
+            children=records.children.values(),
             obj=batch,
-            details={"file_name": file_name, "sha256": sha256, "entries": per_child[ref]},
         )
-        if requested_by is not None and requested_by != actor:
-            audit_record(actor=requested_by, action="import.request", child=child, obj=batch)
-    return ImportResult(batch=batch, children=children, entries=total)
+    batch.in_progress = False
+    batch.save(update_fields=["in_progress"])
 
 
 def _recheck_existing_children(plan: _Plan, *, as_agency: Agency) -> None:
     """The plan was checked before the transaction; an involvement that ended in
     between must not let the file through. Locks nothing: an involvement that ends
     during the write ends after it, as if the import had come first."""
-    existing = {c.ref for c in plan.children if c.existing is not None}
-    if not existing:
+    _recheck_children(
+        {c.ref: c.existing for c in plan.children if c.existing is not None}, as_agency=as_agency
+    )
+
+
+def _recheck_children(children: dict[str, Child], *, as_agency: Agency) -> None:
+    if not children:
         return
     ours = set(
         children_with_agency_involved(agency=as_agency)
-        .filter(ref__in=existing)
-        .values_list("ref", flat=True)
+        .filter(pk__in=[child.pk for child in children.values()])
+        .values_list("pk", flat=True)
     )
-    if existing - ours:
-        refused = sorted(existing - ours)
+    refused = sorted(ref for ref, child in children.items() if child.pk not in ours)
+    if refused:
         raise ImportRefused(
             [f"children: {_UNKNOWN_CHILD.format(ref=ref)}" for ref in refused], refs=refused
         )
+
+
+def _service_refusal(place: str, exc: ValidationError | PermissionDenied):
+    """A service's refusal as an InterchangeError naming the record."""
+    if isinstance(exc, PermissionDenied):
+        raise InterchangeError([f"{place}: not allowed ({exc})"]) from exc
+    if hasattr(exc, "error_dict"):
+        messages = [
+            f"{place}, {name}: {' '.join(texts)}" for name, texts in exc.message_dict.items()
+        ]
+    else:
+        messages = [f"{place}: {' '.join(exc.messages)}"]
+    raise InterchangeError(messages) from exc
 
 
 def _service(place: str, function, **kwargs):
@@ -1490,16 +1749,8 @@ def _service(place: str, function, **kwargs):
     """
     try:
         return function(**kwargs)
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            messages = [
-                f"{place}, {name}: {' '.join(texts)}" for name, texts in exc.message_dict.items()
-            ]
-        else:
-            messages = [f"{place}: {' '.join(exc.messages)}"]
-        raise InterchangeError(messages) from exc
-    except PermissionDenied as exc:
-        raise InterchangeError([f"{place}: not allowed ({exc})"]) from exc
+    except (ValidationError, PermissionDenied) as exc:
+        _service_refusal(place, exc)
 
 
 def _household_name(plan: _Plan, children: dict[str, Child]) -> str:

@@ -301,6 +301,19 @@ class ImportBatch(models.Model):
     # Document-level keys (title, notes, sources, expect…) kept for export.
     document_meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An import commits in batches (docs/bulk-import.md). While it runs, these say how
+    # far it got, so that a run that died is resumed and no batch is written twice.
+    in_progress = models.BooleanField(
+        default=False, help_text="Some of the file's batches are still to be written."
+    )
+    batch_size = models.PositiveIntegerField(default=0)
+    batches_total = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    written = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The ids the file's refs were written to (children, adults, agencies).",
+    )
 
     class Meta:
         verbose_name_plural = "import batches"
@@ -411,6 +424,11 @@ class Entry(AppendOnlyModel):
         ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
     source_ref = models.CharField(max_length=50, blank=True, help_text="Ref in the source file.")
+    source_row = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Where in the source file: a CSV line, or an event's position in a document.",
+    )
     extra = models.JSONField(default=dict, blank=True)
 
     objects = EntryQuerySet.as_manager()

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from django.contrib.auth.models import Permission
@@ -388,6 +389,147 @@ def _validate_entry(
 UNSET = object()
 
 
+@dataclass(frozen=True)
+class EntryDraft:
+    """One entry to append, as entry_record takes it: for entries_record_bulk.
+
+    `source_ref` and `source_row` say where an imported entry came from in its file
+    (its ref there, and its line or position); with the batch, its provenance."""
+
+    children: Sequence[Child]
+    kind: str
+    event_date: datetime.date
+    summary: str
+    agency: Agency | None = None
+    date_precision: str = DatePrecision.DAY
+    event_time: datetime.time | None = None
+    categories: Sequence[str] = ()
+    severity: int | None = None
+    child_words: str | None = None
+    action: str | None = None
+    status: str | None = None
+    decision_type: str | None = None
+    decision_outcome: str | None = None
+    decision_notes: str | None = None
+    agencies_present: Sequence[Agency] = ()
+    scores: dict | None = None
+    adults: Sequence[Adult] = ()
+    source_ref: str = ""
+    source_row: int | None = None
+    extra: dict | None = None
+    acknowledged_on: object = UNSET
+
+
+class EntryDraftRefused(Exception):
+    """entries_check / entries_record_bulk: the draft at `index` breaks a rule.
+    `error` is the ValidationError or PermissionDenied entry_record would raise."""
+
+    def __init__(self, index: int, error: ValidationError | PermissionDenied):
+        self.index = index
+        self.error = error
+        super().__init__(f"entry {index}: {error}")
+
+
+def _entry_check(actor, draft: EntryDraft) -> Agency:
+    """The rules of one entry that need no query: whose agency it is (only service
+    accounts record for another agency), then _validate_entry. Returns the agency.
+    The one home of these rules for entry_record and entries_record_bulk."""
+    agency = draft.agency or actor.agency
+    if agency != actor.agency and not actor.agency.is_system:
+        raise PermissionDenied("You can record entries only for your own agency.")
+    _validate_entry(
+        kind=draft.kind,
+        categories=draft.categories,
+        severity=draft.severity,
+        summary=draft.summary,
+        status=draft.status,
+        decision_type=draft.decision_type,
+        decision_outcome=draft.decision_outcome,
+        scores=draft.scores,
+        children=draft.children,
+        event_date=draft.event_date,
+        acknowledged_on=draft.acknowledged_on,
+        texts={
+            "summary": draft.summary,
+            "child_words": draft.child_words,
+            "action": draft.action,
+            "decision_notes": draft.decision_notes,
+        },
+    )
+    return agency
+
+
+def _entry_row(actor, draft: EntryDraft, agency: Agency, import_batch) -> Entry:
+    """The Entry row of a checked draft, not yet saved."""
+    decision = draft.kind == EntryKind.DECISION
+    return Entry(
+        event_date=draft.event_date,
+        date_precision=draft.date_precision,
+        event_time=draft.event_time,
+        agency=agency,
+        author=actor,
+        kind=draft.kind,
+        severity=draft.severity,
+        summary=draft.summary,
+        child_words=draft.child_words,
+        action=draft.action,
+        status=draft.status or None,
+        decision_type=draft.decision_type if decision else None,
+        decision_outcome=draft.decision_outcome if decision else None,
+        decision_notes=draft.decision_notes if decision else None,
+        scores=draft.scores,
+        import_batch=import_batch,
+        source_ref=draft.source_ref,
+        source_row=draft.source_row,
+        extra=draft.extra or {},
+    )
+
+
+def _entry_links(actor, entry: Entry, draft: EntryDraft):
+    """The rows an entry's draft adds beside it, in the order written: children,
+    categories, adults, agencies present, acknowledgement (unsaved)."""
+    children = [EntryChild(entry=entry, child=c) for c in draft.children]
+    categories = [EntryCategory(entry=entry, category=c) for c in draft.categories]
+    adults = [EntryAdult(entry=entry, adult=a) for a in draft.adults]
+    present = (
+        [DecisionAttendance(entry=entry, agency=a) for a in dict.fromkeys(draft.agencies_present)]
+        if draft.kind == EntryKind.DECISION
+        else []
+    )
+    acknowledged = draft.acknowledged_on
+    acks = (
+        [
+            NotificationAck(
+                entry=entry,
+                acknowledged_on=cast(datetime.date, acknowledged),
+                acknowledged_by=actor,
+            )
+        ]
+        if draft.kind == EntryKind.NOTIFICATION and acknowledged is not UNSET and acknowledged
+        else []
+    )
+    return children, categories, adults, present, acks
+
+
+def _entry_periods(entry: Entry, draft: EntryDraft, agency: Agency, worker, team: str) -> None:
+    """Status periods and allocations kept in step with a written entry."""
+    for child in draft.children:
+        if draft.kind == EntryKind.STATUS:
+            # _validate_entry has made sure a status entry names a status.
+            _status_apply(
+                child=child, status=cast(str, draft.status), on=entry.event_date, entry=entry
+            )
+        if draft.kind == EntryKind.ALLOCATION:
+            _allocation_start(
+                child=child,
+                agency=agency,
+                worker=worker,
+                team=team,
+                on=entry.event_date,
+                entry=entry,
+            )
+
+
 @transaction.atomic
 def entry_record(
     *,
@@ -425,74 +567,43 @@ def entry_record(
     it was acknowledged. `agency` defaults to the actor's; only service accounts
     record on behalf of another agency (imports).
     """
-    agency = agency or actor.agency
-    if agency != actor.agency and not actor.agency.is_system:
-        raise PermissionDenied("You can record entries only for your own agency.")
-    _validate_entry(
+    draft = EntryDraft(
+        children=children,
         kind=kind,
+        event_date=event_date,
+        summary=summary,
+        agency=agency,
+        date_precision=date_precision,
+        event_time=event_time,
         categories=categories,
         severity=severity,
-        summary=summary,
+        child_words=child_words,
+        action=action,
         status=status,
         decision_type=decision_type,
         decision_outcome=decision_outcome,
+        decision_notes=decision_notes,
+        agencies_present=agencies_present,
         scores=scores,
-        children=children,
-        event_date=event_date,
+        adults=adults,
+        source_ref=source_ref,
+        extra=extra,
         acknowledged_on=acknowledged_on,
-        texts={
-            "summary": summary,
-            "child_words": child_words,
-            "action": action,
-            "decision_notes": decision_notes,
-        },
     )
+    agency = _entry_check(actor, draft)
     for child in children:
         _require_write_access(actor, child)
 
-    entry = Entry.objects.create(
-        event_date=event_date,
-        date_precision=date_precision,
-        event_time=event_time,
-        agency=agency,
-        author=actor,
-        kind=kind,
-        severity=severity,
-        summary=summary,
-        child_words=child_words,
-        action=action,
-        status=status or None,
-        decision_type=decision_type if kind == EntryKind.DECISION else None,
-        decision_outcome=decision_outcome if kind == EntryKind.DECISION else None,
-        decision_notes=decision_notes if kind == EntryKind.DECISION else None,
-        scores=scores,
-        import_batch=import_batch,
-        source_ref=source_ref,
-        extra=extra or {},
-    )
-    EntryChild.objects.bulk_create(EntryChild(entry=entry, child=c) for c in children)
-    category_rows = EntryCategory.objects.bulk_create(
-        EntryCategory(entry=entry, category=c) for c in categories
-    )
+    entry = _entry_row(actor, draft, agency, import_batch)
+    entry.save(force_insert=True)
+    child_rows, category_rows, adult_rows, present, acks = _entry_links(actor, entry, draft)
+    EntryChild.objects.bulk_create(child_rows)
+    EntryCategory.objects.bulk_create(category_rows)
     _entry_known_as_written(entry, category_rows)
-    EntryAdult.objects.bulk_create(EntryAdult(entry=entry, adult=a) for a in adults)
-    if kind == EntryKind.DECISION:
-        DecisionAttendance.objects.bulk_create(
-            DecisionAttendance(entry=entry, agency=a) for a in dict.fromkeys(agencies_present)
-        )
-    if kind == EntryKind.NOTIFICATION and acknowledged_on is not UNSET and acknowledged_on:
-        NotificationAck.objects.create(
-            entry=entry, acknowledged_on=acknowledged_on, acknowledged_by=actor
-        )
-
-    for child in children:
-        if kind == EntryKind.STATUS:
-            # _entry_validate has made sure a status entry names a status.
-            _status_apply(child=child, status=cast(str, status), on=event_date, entry=entry)
-        if kind == EntryKind.ALLOCATION:
-            _allocation_start(
-                child=child, agency=agency, worker=worker, team=team, on=event_date, entry=entry
-            )
+    EntryAdult.objects.bulk_create(adult_rows)
+    DecisionAttendance.objects.bulk_create(present)
+    NotificationAck.objects.bulk_create(acks)
+    _entry_periods(entry, draft, agency, worker, team)
     # One audit row per child, written in one statement.
     audit_record_each(
         actor=actor,
@@ -505,6 +616,87 @@ def entry_record(
     # transaction (chronology.signals) so that a lost queue message loses nothing.
     children_changed.send(sender=Entry, child_ids=[child.pk for child in children])
     return entry
+
+
+def entries_check(*, actor, drafts: Sequence[EntryDraft]) -> None:
+    """Check every draft against entry_record's rules that need no query, reading
+    and writing nothing: an importer checks a whole file before its first batch.
+    Raises EntryDraftRefused for the first draft that breaks one."""
+    for index, draft in enumerate(drafts):
+        try:
+            _entry_check(actor, draft)
+        except (ValidationError, PermissionDenied) as error:
+            raise EntryDraftRefused(index, error) from error
+
+
+@transaction.atomic
+def entries_record_bulk(
+    *,
+    actor,
+    drafts: Sequence[EntryDraft],
+    import_batch: ImportBatch,
+    audit_details: dict | None = None,
+) -> list[Entry]:
+    """Append many entries, as entry_record would one by one, in one transaction and
+    a handful of statements: for imports.
+
+    Guarantees: every draft passes entry_record's rules (EntryDraftRefused names the
+    first that does not, and nothing is saved); the actor may write about every
+    child named; each entry carries `import_batch` and its draft's source ref and
+    row; status periods and allocations follow the drafts in their order (give them
+    in date order). Audited by ONE "import.batch" row for the whole call (the batch,
+    the number of entries and children, and `audit_details`), and the children are
+    announced once (chronology.signals.children_changed), so escalation marks and
+    queues each child once however many of its entries the call holds."""
+    agencies = []
+    for index, draft in enumerate(drafts):
+        try:
+            agencies.append(_entry_check(actor, draft))
+        except (ValidationError, PermissionDenied) as error:
+            raise EntryDraftRefused(index, error) from error
+    first_naming: dict[int, tuple[int, Child]] = {}
+    for index, draft in enumerate(drafts):
+        for child in draft.children:
+            first_naming.setdefault(child.pk, (index, child))
+    for index, child in first_naming.values():
+        try:
+            _require_write_access(actor, child)
+        except PermissionDenied as error:
+            raise EntryDraftRefused(index, error) from error
+
+    entries = Entry.objects.bulk_create(
+        [
+            _entry_row(actor, draft, agency, import_batch)
+            for draft, agency in zip(drafts, agencies, strict=True)
+        ]
+    )
+    links: list[list] = [[], [], [], [], []]
+    for entry, draft in zip(entries, drafts, strict=True):
+        for rows, more in zip(links, _entry_links(actor, entry, draft), strict=True):
+            rows.extend(more)
+    for model, rows in zip(
+        (EntryChild, EntryCategory, EntryAdult, DecisionAttendance, NotificationAck),
+        links,
+        strict=True,
+    ):
+        if rows:
+            model.objects.bulk_create(rows)
+    for entry, draft, agency in zip(entries, drafts, agencies, strict=True):
+        if draft.kind in (EntryKind.STATUS, EntryKind.ALLOCATION):
+            _entry_periods(entry, draft, agency, None, "")
+    audit_record(
+        actor=actor,
+        action="import.batch",
+        obj=import_batch,
+        details={
+            "entries": len(entries),
+            "children": len(first_naming),
+            **(audit_details or {}),
+        },
+    )
+    if first_naming:
+        children_changed.send(sender=Entry, child_ids=sorted(first_naming))
+    return entries
 
 
 # What a client may use as a request key: a UUID, or any token of this alphabet.

@@ -106,7 +106,40 @@ def children_mark_for_evaluation(child_ids) -> None:
     # cannot keep pushing back the moment the sweep takes over from the queue.)
     with connection.cursor() as cursor:
         cursor.execute(MARK_DUE_MANY, [now, ids])
-    transaction.on_commit(lambda: _queue_evaluations(ids))
+    _queue_after_commit(ids)
+
+
+class _QueueAfterCommit:
+    """The children marked in one transaction, queued together once it commits."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        _queue_evaluations(sorted(self.ids))
+
+
+def _queue_after_commit(ids) -> None:
+    """Queue each child at most once per transaction, however many changes marked it
+    (an import of many events about one child queues one evaluation). The pending
+    set lives on the connection; it is reused only while its callback is still
+    waiting in the transaction, so one dropped by a rollback is never added to."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        _queue_evaluations(ids)
+        return
+    pending = getattr(conn, "_evaluations_after_commit", None)
+    if (
+        pending is None
+        or pending.sent
+        or not any(func is pending for _, func, _ in conn.run_on_commit)
+    ):
+        pending = _QueueAfterCommit()
+        conn._evaluations_after_commit = pending
+        transaction.on_commit(pending)
+    pending.ids.update(ids)
 
 
 def watches_due_with_timers(*, now: datetime.datetime) -> int:

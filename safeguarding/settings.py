@@ -276,6 +276,9 @@ API_TOKEN_TTL_DAYS = envint("API_TOKEN_TTL_DAYS", "30")
 
 # Imports larger than this are refused before they are parsed.
 IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
+# An import commits this many entries at a time (chronology.interchange, docs/bulk-import.md):
+# one transaction, one audit row and one evaluation of each child per batch.
+IMPORT_BATCH_SIZE = envint("IMPORT_BATCH_SIZE", "1000")
 
 # Security (README "Security"). Production turns on HTTPS-only behaviour with the
 # environment: SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS and friends.

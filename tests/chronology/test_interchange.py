@@ -334,7 +334,14 @@ def test_importing_case_q_creates_the_children_household_adults_and_involvements
         ["social_care", "police", "school", "refuge", "health"]
     )
     assert AuditEvent.objects.filter(action="import").count() == 2
-    assert AuditEvent.objects.filter(action="entry.record", child=c1).count() == 66
+    # The entries are audited by their batch, one row for the lot, not one each.
+    assert not AuditEvent.objects.filter(action="entry.record").exists()
+    (audited,) = AuditEvent.objects.filter(action="import.batch")
+    assert audited.object_id == str(batch.public_id)
+    assert audited.details["entries"] == 66 and audited.details["batch"] == 1
+    # Each entry keeps its provenance: the batch, and its ref and place in the file.
+    assert (entry.source_ref, entry.source_row) == ("E8", 7)
+    assert not batch.in_progress and batch.batches_done == batch.batches_total == 1
 
 
 def test_status_events_apply_in_date_order_even_when_the_file_lists_them_out_of_order(
@@ -841,10 +848,11 @@ def test_the_same_file_imported_at_the_same_moment_is_refused_by_the_database(
     real_check = interchange._check_not_imported
     checks = []
 
-    def check_that_misses_the_first_time(sha256):
+    def check_that_misses_the_first_time(sha256, **kwargs):
         checks.append(sha256)
         if len(checks) > 1:
-            real_check(sha256)
+            return real_check(sha256, **kwargs)
+        return None
 
     monkeypatch.setattr(interchange, "_check_not_imported", check_that_misses_the_first_time)
     before = table_counts()
@@ -898,16 +906,14 @@ def test_the_import_command_refuses_a_huge_file_without_reading_it(
 def test_a_failure_while_writing_rolls_back_the_whole_import(
     case_q_raw, social_care, importer, monkeypatch
 ):
-    real_entry_record = services.entry_record
-    calls = []
+    """A file of one batch is one transaction: a refusal by the services at write
+    time (something changed after the checks) leaves nothing of it, not even the
+    children and agencies it created first."""
 
-    def failing_on_the_thirtieth(**kwargs):
-        calls.append(kwargs["source_ref"])
-        if len(calls) == 30:
-            raise ValidationError({"summary": "Simulated failure."})
-        return real_entry_record(**kwargs)
+    def refusing_the_thirtieth(**kwargs):
+        raise services.EntryDraftRefused(29, ValidationError({"summary": "Simulated failure."}))
 
-    monkeypatch.setattr(services, "entry_record", failing_on_the_thirtieth)
+    monkeypatch.setattr(services, "entries_record_bulk", refusing_the_thirtieth)
     before = table_counts()
 
     messages = refused(
@@ -916,11 +922,13 @@ def test_a_failure_while_writing_rolls_back_the_whole_import(
         )
     )
 
-    assert messages == ["events[29] (ref E30), summary: Simulated failure."]
+    assert len(messages) == 1 and messages[0].endswith("summary: Simulated failure.")
+    assert messages[0].startswith("events[")
     assert table_counts() == before
 
 
-def test_progress_is_reported_every_hundred_events_and_at_the_end(social_care, importer):
+def test_progress_is_reported_after_each_batch(social_care, importer, settings):
+    settings.IMPORT_BATCH_SIZE = 100
     document = small_document()
     event = document["events"][0]
     document["events"] = [dict(event, ref=f"E{n}") for n in range(1, 251)]
