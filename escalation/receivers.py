@@ -15,6 +15,7 @@ def on_scoring_config_activated(sender, *, at, **kwargs) -> None:
 
 
 def on_holidays_changed(sender, **kwargs) -> None:
-    # Working-day deadlines (the ladder's, Operation Encompass's, a looked-after
+    # The evaluation's working-day deadlines (Operation Encompass's, a looked-after
     # child's first review) were worked out from the holidays: work them out again.
+    # Alerts already on the ladder keep the times they were given.
     watches_due_with_timers(now=timezone.now())
