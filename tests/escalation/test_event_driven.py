@@ -255,3 +255,23 @@ def test_over_months_too_where_improvement_does_not_last(
     alice, bob, charlie, social_care, school, housing, histories, span
 ):
     check_event_driven([alice, bob, charlie], [social_care, school, housing], histories, span, 4000)
+
+
+def test_a_resolved_alert_marks_its_child_for_evaluation(alert, mallory):
+    ChildWatch.objects.filter(child=alert.child).update(due_since=None)
+    escalation.alert_resolve(
+        actor=mallory, alert=alert, reason="Discussed with the school; family supported."
+    )
+    assert ChildWatch.objects.get(child=alert.child).due_since is not None
+
+
+def test_changing_the_holidays_makes_waiting_timers_due_and_leaves_the_rest(alice, bob, child):
+    from escalation.models import Holiday
+
+    other = services.child_create(actor=alice, given_names="Quiet")
+    later = timezone.now() + datetime.timedelta(days=3)
+    ChildWatch.objects.update_or_create(child=child, defaults={"next_check_at": later})
+    ChildWatch.objects.update_or_create(child=other, defaults={"next_check_at": None})
+    Holiday.objects.create(day=timezone.localdate() + datetime.timedelta(days=1), name="Closure")
+    assert ChildWatch.objects.get(child=child).next_check_at <= timezone.now()
+    assert ChildWatch.objects.get(child=other).next_check_at is None
