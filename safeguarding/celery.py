@@ -24,7 +24,7 @@ class InMemoryScheduler(Scheduler):
     interval jobs (sweep, ladder tick, back-test sweep) run as soon as beat starts
     rather than one interval later, so a restarted beat catches up at once and a
     fresh install's /healthz is green within a minute, not after the ladder's five.
-    Each is safe to run at any time. The nightly job (a crontab) keeps its hour.
+    Each is safe to run at any time. A crontab entry, if one is added, keeps its hour.
     """
 
     def setup_schedule(self):
